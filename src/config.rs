@@ -1,0 +1,180 @@
+//! Settings: built-in defaults, then an optional TOML file, then `TALQY_*` environment
+//! variables. Every value is checked once here so that a bad one stops start-up with a
+//! single line naming the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::db::DatabaseUrl;
+
+/// Raw settings as read from the providers; [`Settings::validate`] turns them into [`Config`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub base_url: String,
+    pub data_dir: String,
+    pub log_format: String,
+    pub pool_size: u32,
+    pub max_import_bytes: usize,
+    pub page_size: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: "sqlite://data/talqy.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+            data_dir: "data".into(),
+            log_format: "text".into(),
+            pool_size: 8,
+            max_import_bytes: 2 * 1024 * 1024,
+            page_size: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Checked configuration: every field is known to be usable.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub base_url: Url,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub pool_size: u32,
+    pub max_import_bytes: usize,
+    pub page_size: i64,
+}
+
+/// A configuration error names the setting it is about.
+#[derive(Debug, thiserror::Error)]
+#[error("setting '{setting}': {message}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(setting: &str, message: impl Into<String>) -> Self {
+        ConfigError {
+            setting: setting.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads defaults, then `file` (or `talqy.toml` in the working folder when it exists),
+    /// then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::new(
+                        "config",
+                        format!("file {} does not exist", path.display()),
+                    ));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => {
+                if Path::new("talqy.toml").exists() {
+                    figment = figment.merge(Toml::file("talqy.toml"));
+                }
+            }
+        }
+        // The conventional DATABASE_URL is honoured, but TALQY_DATABASE_URL wins.
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            figment = figment.merge(Serialized::default("database_url", url));
+        }
+        figment = figment.merge(Env::prefixed("TALQY_").ignore(&["config"]));
+        figment.extract().map_err(|e| {
+            let setting = e
+                .path
+                .last()
+                .cloned()
+                .or_else(|| match &e.kind {
+                    figment::error::Kind::UnknownField(f, _) => Some(f.clone()),
+                    figment::error::Kind::MissingField(f) => Some(f.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "config".into());
+            ConfigError::new(&setting, e.kind.to_string())
+        })
+    }
+
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let database = DatabaseUrl::parse(&self.database_url)
+            .map_err(|m| ConfigError::new("database_url", m))?;
+        let bind: SocketAddr = self.bind.parse().map_err(|_| {
+            ConfigError::new(
+                "bind",
+                format!("'{}' is not an address like 127.0.0.1:8080", self.bind),
+            )
+        })?;
+        let base_url = Url::parse(&self.base_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "base_url",
+                    format!("'{}' is not an http(s) URL", self.base_url),
+                )
+            })?;
+        let log_format = match self.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::new(
+                    "log_format",
+                    format!("'{other}' is neither 'text' nor 'json'"),
+                ));
+            }
+        };
+        if self.pool_size == 0 || self.pool_size > 256 {
+            return Err(ConfigError::new("pool_size", "must be between 1 and 256"));
+        }
+        if self.max_import_bytes < 1024 {
+            return Err(ConfigError::new(
+                "max_import_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if !(1..=500).contains(&self.page_size) {
+            return Err(ConfigError::new("page_size", "must be between 1 and 500"));
+        }
+        Ok(Config {
+            database,
+            bind,
+            base_url,
+            data_dir: PathBuf::from(self.data_dir),
+            log_format,
+            pool_size: self.pool_size,
+            max_import_bytes: self.max_import_bytes,
+            page_size: self.page_size,
+        })
+    }
+}
+
+impl Config {
+    /// A link on the public site, built from the configured base URL.
+    pub fn public_url(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}

@@ -1,0 +1,176 @@
+//! Every difference between SQLite and PostgreSQL lives here: connection settings,
+//! migrations, write transactions and catalogue queries.
+
+use std::path::Path;
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::DbConn;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Per-connection settings. SQLite: WAL for concurrent readers, foreign keys enforced, a busy
+/// timeout instead of immediate `SQLITE_BUSY`, and `synchronous=FULL` because a receipt
+/// promises that the comment is on disk.
+pub fn on_connect(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => {
+            diesel::sql_query("PRAGMA busy_timeout = 10000").execute(c)?;
+            diesel::sql_query("PRAGMA journal_mode = WAL").execute(c)?;
+            diesel::sql_query("PRAGMA synchronous = FULL").execute(c)?;
+            diesel::sql_query("PRAGMA foreign_keys = ON").execute(c)?;
+            Ok(())
+        }
+        DbConn::Postgres(c) => {
+            diesel::sql_query("SET TIME ZONE 'UTC'").execute(c)?;
+            Ok(())
+        }
+    }
+}
+
+/// Creates the folder of a SQLite file and checks that it can be written, so that a bad path
+/// stops start-up with one clear line instead of a later I/O error.
+pub fn prepare_sqlite_path(path: &Path) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create folder {}: {e}", dir.display()))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
+
+pub fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
+    let result = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| format!("migrations failed: {e}"))
+}
+
+/// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock
+/// up front so that two writers never deadlock upgrading read locks; the busy timeout then
+/// queues them. PostgreSQL uses an ordinary transaction.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Postgres(_) => conn.transaction(f),
+        DbConn::Sqlite(_) => {
+            with_sqlite(conn, |c| {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+            })?;
+            match f(conn) {
+                Ok(value) => {
+                    with_sqlite(conn, AnsiTransactionManager::commit_transaction)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    with_sqlite(conn, AnsiTransactionManager::rollback_transaction)?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn with_sqlite<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut diesel::SqliteConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    match conn {
+        DbConn::Sqlite(c) => f(c),
+        DbConn::Postgres(_) => unreachable!("with_sqlite called on PostgreSQL"),
+    }
+}
+
+/// Multi-row insert: diesel's batch insert is not available on the multi-backend
+/// connection, so it is issued on the concrete one.
+pub fn insert_provisions(
+    conn: &mut DbConn,
+    rows: &[super::models::NewProvisionRow<'_>],
+) -> QueryResult<usize> {
+    use super::schema::provisions;
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(provisions::table)
+            .values(rows)
+            .execute(c),
+        DbConn::Postgres(c) => diesel::insert_into(provisions::table)
+            .values(rows)
+            .execute(c),
+    }
+}
+
+#[derive(QueryableByName)]
+struct NameRow {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+#[derive(QueryableByName)]
+struct ColumnRow {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+/// Application tables and their columns, sorted; used by the schema parity test and
+/// `talqy migrate --status`.
+pub fn table_columns(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    let rows: Vec<ColumnRow> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT m.name AS table_name, p.name AS column_name \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             AND m.name <> '__diesel_schema_migrations' ORDER BY 1, 2",
+        )
+        .load(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "SELECT table_name::text AS table_name, column_name::text AS column_name \
+             FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND table_name <> '__diesel_schema_migrations' ORDER BY 1, 2",
+        )
+        .load(c)?,
+    };
+    let mut out: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|r| (r.table_name, r.column_name))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Applied migration versions, sorted.
+pub fn applied_migrations(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    let rows: Vec<NameRow> = diesel::sql_query(
+        "SELECT version AS name FROM __diesel_schema_migrations ORDER BY version",
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.name).collect())
+}
+
+/// Index names, sorted (per backend names are kept identical by convention).
+pub fn index_names(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    let rows: Vec<NameRow> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .load(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "SELECT indexname::text AS name FROM pg_indexes WHERE schemaname = current_schema() \
+             AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key' ORDER BY indexname",
+        )
+        .load(c)?,
+    };
+    Ok(rows.into_iter().map(|r| r.name).collect())
+}

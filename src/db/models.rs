@@ -1,0 +1,92 @@
+//! Rows as stored. Domain types (`crate::domain`) parse the text columns.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = drafts)]
+pub struct DraftRow {
+    pub id: i64,
+    pub title: String,
+    pub kind: String,
+    pub authority: String,
+    pub summary: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = drafts)]
+pub struct NewDraftRow<'a> {
+    pub title: &'a str,
+    pub kind: &'a str,
+    pub authority: &'a str,
+    pub summary: &'a str,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = versions)]
+pub struct VersionRow {
+    pub id: i64,
+    pub draft_id: i64,
+    pub number: i32,
+    pub change_summary: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = provisions)]
+pub struct ProvisionRow {
+    pub id: i64,
+    pub version_id: i64,
+    pub key: String,
+    pub kind: String,
+    pub position: i32,
+    pub depth: i32,
+    pub label: Option<String>,
+    pub heading: Option<String>,
+    pub body: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = provisions)]
+pub struct NewProvisionRow<'a> {
+    pub version_id: i64,
+    pub key: &'a str,
+    pub kind: &'a str,
+    pub position: i32,
+    pub depth: i32,
+    pub label: Option<&'a str>,
+    pub heading: Option<&'a str>,
+    pub body: &'a str,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = consultation_rounds)]
+pub struct RoundRow {
+    pub id: i64,
+    pub draft_id: i64,
+    pub version_id: i64,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = draft_transitions)]
+pub struct TransitionRow {
+    pub id: i64,
+    pub draft_id: i64,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor: String,
+    pub note: Option<String>,
+    pub created_at: NaiveDateTime,
+}

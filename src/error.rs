@@ -1,0 +1,137 @@
+//! One typed error for services and handlers. Handlers return it; the error-page middleware
+//! (`routes::errors`) renders it in the reader's language.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::db::DbError;
+
+/// A problem with one named input field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{}", join_fields(.0))]
+    Validation(Vec<FieldError>),
+    #[error("not found")]
+    NotFound,
+    #[error("the database is unavailable")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn join_fields(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AppError {
+    pub fn field(field: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn fields(&self) -> &[FieldError] {
+        match self {
+            AppError::Validation(f) => f,
+            _ => &[],
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::Validation(vec![e])
+    }
+}
+
+impl From<Vec<FieldError>> for AppError {
+    fn from(e: Vec<FieldError>) -> Self {
+        AppError::Validation(e)
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unavailable(m) => AppError::Unavailable(m),
+            DbError::Query(q) => q.into(),
+            DbError::Setup(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::Error as D;
+        match e {
+            D::NotFound => AppError::NotFound,
+            D::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, info) => {
+                AppError::Unavailable(info.message().to_string())
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// What the error-page middleware needs to render a page for an error response.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub status: StatusCode,
+    pub detail: Option<String>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            AppError::Internal(m) | AppError::Unavailable(m) => {
+                tracing::error!(error = %m, status = status.as_u16(), "request failed");
+            }
+            _ => {}
+        }
+        let detail = match self {
+            AppError::Validation(_) => Some(self.to_string()),
+            _ => None,
+        };
+        let mut res = HttpResponse::build(status)
+            .content_type("text/plain; charset=utf-8")
+            .body(status.canonical_reason().unwrap_or("error"));
+        res.extensions_mut().insert(ErrorInfo { status, detail });
+        res
+    }
+}

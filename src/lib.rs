@@ -1,0 +1,18 @@
+//! Talqy: a public consultation platform for draft normative acts.
+//!
+//! The crate is one library and one binary. Pages (`routes`) and the JSON API share the
+//! domain rules in `services`; `db` hides the two database backends.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod i18n;
+pub mod markdown;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+pub mod templates;

@@ -1,0 +1,340 @@
+//! Public pages: home, the list of drafts, a draft at a version, one provision.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
+
+use crate::db::models::ProvisionRow;
+use crate::domain::{DraftKind, DraftStatus, time};
+use crate::error::AppError;
+use crate::i18n::I18n;
+use crate::routes::page;
+use crate::services::drafts::{self, DraftDetail, ListFilter};
+use crate::startup::AppState;
+use crate::templates::*;
+
+#[get("/")]
+pub async fn home(state: web::Data<AppState>, i18n: I18n) -> Result<HttpResponse, AppError> {
+    let (open, recent) = state
+        .db
+        .run(|conn| {
+            let open = drafts::open_consultations(conn)?;
+            let recent = drafts::list_public(conn, &ListFilter::default(), 1, 12)?;
+            Ok::<_, AppError>((open, recent))
+        })
+        .await?;
+    let now = time::now();
+    let open_ids: Vec<i64> = open.iter().map(|d| d.draft.id).collect();
+    page(HomePage {
+        open: open.iter().map(|d| DraftCard::new(&i18n, d, now)).collect(),
+        recent: recent
+            .items
+            .iter()
+            .filter(|d| !open_ids.contains(&d.draft.id))
+            .take(6)
+            .map(|d| DraftCard::new(&i18n, d, now))
+            .collect(),
+        i18n,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    kind: Option<String>,
+    authority: Option<String>,
+    page: Option<String>,
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+#[get("/drafts")]
+pub async fn drafts_list(
+    state: web::Data<AppState>,
+    i18n: I18n,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner();
+    // A filter value that no longer exists (an old bookmark) is a visible error, not a
+    // silently wider list.
+    let status = non_empty(&q.status)
+        .map(DraftStatus::parse)
+        .transpose()?
+        .filter(|s| s.is_public());
+    let kind = non_empty(&q.kind).map(DraftKind::parse).transpose()?;
+    let authority = non_empty(&q.authority).map(str::to_string);
+    let page_no = match non_empty(&q.page) {
+        None => 1,
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=100_000).contains(p))
+            .ok_or_else(|| AppError::field("page", "must be a page number"))?,
+    };
+    let filter = ListFilter {
+        status,
+        kind,
+        authority: authority.clone(),
+    };
+    let per_page = state.config.page_size;
+    let (list, authorities) = state
+        .db
+        .run(move |conn| {
+            let list = drafts::list_public(conn, &filter, page_no, per_page)?;
+            let authorities = drafts::public_authorities(conn)?;
+            Ok::<_, AppError>((list, authorities))
+        })
+        .await?;
+    let now = time::now();
+    let pages = list.total_pages();
+    let url_for = |p: i64| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(v) = status {
+            s.append_pair("status", v.as_str());
+        }
+        if let Some(v) = kind {
+            s.append_pair("kind", v.as_str());
+        }
+        if let Some(v) = &authority {
+            s.append_pair("authority", v);
+        }
+        s.append_pair("page", &p.to_string());
+        format!("/drafts?{}", s.finish())
+    };
+    page(DraftsPage {
+        cards: list
+            .items
+            .iter()
+            .map(|d| DraftCard::new(&i18n, d, now))
+            .collect(),
+        statuses: DraftStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_public())
+            .map(|s| SelectOption {
+                value: s.as_str().into(),
+                label: i18n.t(&format!("status-{}", s.as_str())),
+                selected: status == Some(s),
+            })
+            .collect(),
+        kinds: DraftKind::ALL
+            .into_iter()
+            .map(|k| SelectOption {
+                value: k.as_str().into(),
+                label: i18n.t(&format!("kind-{}", k.as_str())),
+                selected: kind == Some(k),
+            })
+            .collect(),
+        authorities: authorities
+            .into_iter()
+            .map(|a| SelectOption {
+                selected: authority.as_deref() == Some(a.as_str()),
+                label: a.clone(),
+                value: a,
+            })
+            .collect(),
+        count_text: i18n.tn("drafts-count", "count", list.total),
+        page_text: i18n.t_nums(
+            "pagination-status",
+            &[("page", list.page), ("pages", pages)],
+        ),
+        pages,
+        prev_url: (list.page > 1).then(|| url_for(list.page - 1)),
+        next_url: (list.page < pages).then(|| url_for(list.page + 1)),
+        i18n,
+    })
+}
+
+async fn load_detail(
+    state: &AppState,
+    id: i64,
+    number: Option<i32>,
+) -> Result<DraftDetail, AppError> {
+    state
+        .db
+        .run(move |conn| drafts::public_detail(conn, id, number))
+        .await
+}
+
+fn base_url(detail: &DraftDetail, is_latest: bool) -> String {
+    let id = detail.summary.draft.id;
+    if is_latest {
+        format!("/drafts/{id}")
+    } else {
+        format!("/drafts/{id}/versions/{}", detail.version.number)
+    }
+}
+
+fn draft_page(i18n: I18n, detail: DraftDetail) -> Result<HttpResponse, AppError> {
+    let now = time::now();
+    let latest = detail.versions.first().map(|v| v.number);
+    let is_latest = latest == Some(detail.version.number);
+    let base = base_url(&detail, is_latest);
+    let d = &detail.summary;
+    let provisions: Vec<ProvisionView> = detail
+        .provisions
+        .iter()
+        .map(|p| ProvisionView::new(&i18n, p, &base, 2))
+        .collect();
+    let toc = detail
+        .provisions
+        .iter()
+        .filter(|p| p.kind != "paragraph")
+        .map(|p| TocEntry {
+            key: p.key.clone(),
+            depth: p.depth,
+            text: short_name(&i18n, p),
+        })
+        .collect();
+    let round = detail
+        .round_of_version
+        .as_ref()
+        .map(|r| RoundView::new(&i18n, r, now));
+    let versions = detail
+        .versions
+        .iter()
+        .map(|v| VersionLink {
+            label: i18n.tn("draft-version-n", "number", v.number as i64),
+            url: if Some(v.number) == latest {
+                format!("/drafts/{}", d.draft.id)
+            } else {
+                format!("/drafts/{}/versions/{}", d.draft.id, v.number)
+            },
+            current: v.number == detail.version.number,
+            published: v.published_at.map(time::display).unwrap_or_default(),
+            published_machine: v.published_at.map(time::machine).unwrap_or_default(),
+            change_summary: v.change_summary.clone(),
+        })
+        .collect();
+    let history = detail
+        .transitions
+        .iter()
+        .map(|t| HistoryEntry {
+            at: time::display(t.created_at),
+            at_machine: time::machine(t.created_at),
+            label: i18n.t(&format!("status-{}", t.to_status)),
+        })
+        .collect();
+    page(DraftPage {
+        draft: DraftHead {
+            id: d.draft.id,
+            title: d.draft.title.clone(),
+            authority: d.draft.authority.clone(),
+            status: d.status.as_str(),
+            status_label: i18n.t(&format!("status-{}", d.status.as_str())),
+            kind_label: i18n.t(&format!("kind-{}", d.kind.as_str())),
+        },
+        is_latest,
+        viewing_text: i18n.tn(
+            "draft-version-viewing",
+            "number",
+            detail.version.number as i64,
+        ),
+        version_label: i18n.tn("draft-version-n", "number", detail.version.number as i64),
+        published: detail
+            .version
+            .published_at
+            .map(|p| (time::display(p), time::machine(p))),
+        round,
+        summary_paragraphs: d
+            .draft
+            .summary
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        toc,
+        provisions,
+        versions,
+        history,
+        i18n,
+    })
+}
+
+#[get("/drafts/{id}")]
+pub async fn draft(
+    state: web::Data<AppState>,
+    i18n: I18n,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let detail = load_detail(&state, path.into_inner(), None).await?;
+    draft_page(i18n, detail)
+}
+
+#[get("/drafts/{id}/versions/{number}")]
+pub async fn draft_version(
+    state: web::Data<AppState>,
+    i18n: I18n,
+    path: web::Path<(i64, i32)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, number) = path.into_inner();
+    let detail = load_detail(&state, id, Some(number)).await?;
+    draft_page(i18n, detail)
+}
+
+fn provision_page(i18n: I18n, detail: DraftDetail, key: &str) -> Result<HttpResponse, AppError> {
+    let is_latest = detail.versions.first().map(|v| v.number) == Some(detail.version.number);
+    let base = base_url(&detail, is_latest);
+    let all = &detail.provisions;
+    let index = all
+        .iter()
+        .position(|p| p.key == key)
+        .ok_or(AppError::NotFound)?;
+    let unit = &all[index];
+    // The unit's subtree: the following provisions deeper than it.
+    let mut shown: Vec<&ProvisionRow> = all[index + 1..]
+        .iter()
+        .take_while(|p| p.depth > unit.depth)
+        .collect();
+    if unit.kind == "paragraph" {
+        shown.insert(0, unit);
+    }
+    // Its ancestors: the nearest preceding heading at each shallower depth.
+    let mut trail = Vec::new();
+    let mut depth = unit.depth;
+    for p in all[..index].iter().rev() {
+        if p.depth < depth && p.kind != "paragraph" {
+            trail.push((short_name(&i18n, p), format!("{base}/provisions/{}", p.key)));
+            depth = p.depth;
+        }
+    }
+    trail.reverse();
+    let offset = 2 - (unit.depth + 1);
+    page(ProvisionPage {
+        draft_id: detail.summary.draft.id,
+        draft_title: detail.summary.draft.title.clone(),
+        title: short_name(&i18n, unit),
+        key: unit.key.clone(),
+        version_label: i18n.tn("draft-version-n", "number", detail.version.number as i64),
+        trail,
+        provisions: shown
+            .into_iter()
+            .map(|p| ProvisionView::new(&i18n, p, &base, offset))
+            .collect(),
+        back_url: format!("{base}#{}", unit.key),
+        i18n,
+    })
+}
+
+#[get("/drafts/{id}/provisions/{key}")]
+pub async fn provision(
+    state: web::Data<AppState>,
+    i18n: I18n,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, key) = path.into_inner();
+    let detail = load_detail(&state, id, None).await?;
+    provision_page(i18n, detail, &key)
+}
+
+#[get("/drafts/{id}/versions/{number}/provisions/{key}")]
+pub async fn provision_in_version(
+    state: web::Data<AppState>,
+    i18n: I18n,
+    path: web::Path<(i64, i32, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, number, key) = path.into_inner();
+    let detail = load_detail(&state, id, Some(number)).await?;
+    provision_page(i18n, detail, &key)
+}

@@ -1,0 +1,20 @@
+//! Domain rules, shared by pages, the API and the CLI. Functions take a connection and do
+//! their writes in one transaction; handlers stay thin.
+
+pub mod drafts;
+pub mod import;
+
+/// One page of a longer list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl<T> Page<T> {
+    pub fn total_pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page).max(1)
+    }
+}

@@ -1,0 +1,126 @@
+//! Builds the application: database, HTTP server (bound before it runs, so tests can use
+//! port 0) and the background tasks.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::routes;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; \
+frame-ancestors 'none'; base-uri 'none'";
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+impl Application {
+    /// Connects to the database (applying migrations) and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let url = config.database.clone();
+        let pool_size = config.pool_size;
+        let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool_size)).await??;
+        Self::build_with_db(config, db, true)
+    }
+
+    /// Builds the server on an existing pool. `handle_signals` is off in tests, where many
+    /// servers share one process.
+    pub fn build_with_db(
+        config: Config,
+        db: Db,
+        handle_signals: bool,
+    ) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            config: Arc::new(config),
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(routes::errors::render_error_page))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add((
+                            "Permissions-Policy",
+                            "camera=(), microphone=(), geolocation=()",
+                        )),
+                )
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    actix_web::error::InternalError::from_response(
+                        err,
+                        actix_web::HttpResponse::NotFound().finish(),
+                    )
+                    .into()
+                }))
+                .configure(routes::configure)
+                .default_service(web::to(|| async {
+                    actix_web::HttpResponse::NotFound().finish()
+                }))
+        })
+        .shutdown_timeout(10)
+        .listen(listener)?;
+        if !handle_signals {
+            server = server.disable_signals();
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            db,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until SIGINT or SIGTERM (actix-web drains open requests before returning),
+    /// running the periodic tasks alongside.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let ticker = tokio::spawn(periodic_tasks(self.db.clone()));
+        let result = self.server.await;
+        ticker.abort();
+        tracing::info!("server stopped");
+        result
+    }
+}
+
+/// Work that runs every minute: closing consultation rounds that have ended.
+async fn periodic_tasks(db: Db) {
+    let mut interval = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        interval.tick().await;
+        match db.run(crate::services::drafts::close_expired_rounds).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(closed = n, "closed consultation rounds that ended"),
+            Err(e) => tracing::warn!(error = %e, "closing ended rounds failed"),
+        }
+    }
+}

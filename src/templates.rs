@@ -1,0 +1,235 @@
+//! Page templates (askama, compiled in from `frontend/templates`) and the view models that
+//! feed them. View models hold display-ready strings so templates stay logic-free.
+
+use askama::Template;
+use chrono::NaiveDateTime;
+
+use crate::db::models::{ProvisionRow, RoundRow};
+use crate::domain::time;
+use crate::i18n::I18n;
+use crate::services::drafts::DraftSummary;
+
+#[derive(Debug, Clone)]
+pub struct RoundView {
+    /// `upcoming`, `open` or `ended`.
+    pub state: &'static str,
+    pub opens_text: String,
+    pub closes_text: String,
+    pub closed_text: String,
+    pub days_left_text: String,
+    pub days_left: i64,
+}
+
+impl RoundView {
+    pub fn new(i18n: &I18n, round: &RoundRow, now: NaiveDateTime) -> RoundView {
+        let state = if now < round.opens_at {
+            "upcoming"
+        } else if now < round.closes_at {
+            "open"
+        } else {
+            "ended"
+        };
+        let days_left = time::days_left(now, round.closes_at);
+        RoundView {
+            state,
+            opens_text: i18n.ts("round-opens", "date", &time::display(round.opens_at)),
+            closes_text: i18n.ts("round-closes", "date", &time::display(round.closes_at)),
+            closed_text: i18n.ts("round-closed", "date", &time::display(round.closes_at)),
+            days_left_text: i18n.tn(
+                "days-left",
+                "count",
+                if (round.closes_at - now).num_hours() < 24 {
+                    0
+                } else {
+                    days_left
+                },
+            ),
+            days_left,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DraftCard {
+    pub id: i64,
+    pub title: String,
+    pub authority: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub kind_label: String,
+    pub round: Option<RoundView>,
+}
+
+impl DraftCard {
+    pub fn new(i18n: &I18n, d: &DraftSummary, now: NaiveDateTime) -> DraftCard {
+        DraftCard {
+            id: d.draft.id,
+            title: d.draft.title.clone(),
+            authority: d.draft.authority.clone(),
+            status: d.status.as_str(),
+            status_label: i18n.t(&format!("status-{}", d.status.as_str())),
+            kind_label: i18n.t(&format!("kind-{}", d.kind.as_str())),
+            round: d.round.as_ref().map(|r| RoundView::new(i18n, r, now)),
+        }
+    }
+}
+
+/// An option of a `<select>`.
+#[derive(Debug, Clone)]
+pub struct SelectOption {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub i18n: I18n,
+    pub open: Vec<DraftCard>,
+    pub recent: Vec<DraftCard>,
+}
+
+#[derive(Template)]
+#[template(path = "drafts.html")]
+pub struct DraftsPage {
+    pub i18n: I18n,
+    pub cards: Vec<DraftCard>,
+    pub statuses: Vec<SelectOption>,
+    pub kinds: Vec<SelectOption>,
+    pub authorities: Vec<SelectOption>,
+    pub count_text: String,
+    pub page_text: String,
+    pub pages: i64,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProvisionView {
+    pub key: String,
+    pub kind: String,
+    pub depth: i32,
+    pub level: i32,
+    pub is_heading: bool,
+    pub label: Option<String>,
+    pub heading: Option<String>,
+    pub body_html: String,
+    pub permalink: String,
+    pub permalink_label: String,
+}
+
+impl ProvisionView {
+    /// `base` is the URL prefix of the version being read, e.g. `/drafts/3`.
+    pub fn new(i18n: &I18n, p: &ProvisionRow, base: &str, level_offset: i32) -> ProvisionView {
+        let is_heading = p.kind != "paragraph";
+        ProvisionView {
+            key: p.key.clone(),
+            kind: p.kind.clone(),
+            depth: p.depth,
+            level: (p.depth + level_offset).clamp(2, 6),
+            is_heading,
+            label: p.label.clone(),
+            heading: p.heading.clone(),
+            body_html: if is_heading {
+                String::new()
+            } else {
+                crate::markdown::to_safe_html(&p.body)
+            },
+            permalink: format!("{base}/provisions/{}", p.key),
+            permalink_label: i18n.ts("draft-permalink-to", "name", &short_name(i18n, p)),
+        }
+    }
+}
+
+/// How a provision is named in links and breadcrumbs: its label and heading, or the start of
+/// its text.
+pub fn short_name(i18n: &I18n, p: &ProvisionRow) -> String {
+    match (&p.label, &p.heading) {
+        (Some(l), Some(h)) => format!("{l} {h}"),
+        (Some(l), None) => l.clone(),
+        (None, Some(h)) => h.clone(),
+        (None, None) => {
+            let words: Vec<&str> = p.body.split_whitespace().take(8).collect();
+            if words.is_empty() {
+                i18n.t("provision-paragraph")
+            } else {
+                format!("{}…", words.join(" "))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TocEntry {
+    pub key: String,
+    pub depth: i32,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct VersionLink {
+    pub label: String,
+    pub url: String,
+    pub current: bool,
+    pub published: String,
+    pub published_machine: String,
+    pub change_summary: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub at_machine: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DraftHead {
+    pub id: i64,
+    pub title: String,
+    pub authority: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub kind_label: String,
+}
+
+#[derive(Template)]
+#[template(path = "draft.html")]
+pub struct DraftPage {
+    pub i18n: I18n,
+    pub draft: DraftHead,
+    pub is_latest: bool,
+    pub viewing_text: String,
+    pub version_label: String,
+    pub published: Option<(String, String)>,
+    pub round: Option<RoundView>,
+    pub summary_paragraphs: Vec<String>,
+    pub toc: Vec<TocEntry>,
+    pub provisions: Vec<ProvisionView>,
+    pub versions: Vec<VersionLink>,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Template)]
+#[template(path = "provision.html")]
+pub struct ProvisionPage {
+    pub i18n: I18n,
+    pub draft_id: i64,
+    pub draft_title: String,
+    pub title: String,
+    pub key: String,
+    pub version_label: String,
+    pub trail: Vec<(String, String)>,
+    pub provisions: Vec<ProvisionView>,
+    pub back_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub i18n: I18n,
+    pub heading: String,
+    pub text: String,
+    pub detail: Option<String>,
+}
