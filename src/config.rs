@@ -12,6 +12,17 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
+const SETTINGS: [&str; 8] = [
+    "database_url",
+    "bind",
+    "base_url",
+    "data_dir",
+    "log_format",
+    "pool_size",
+    "max_import_bytes",
+    "page_size",
+];
+
 /// Raw settings as read from the providers; [`Settings::validate`] turns them into [`Config`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,7 +113,9 @@ impl Settings {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             figment = figment.merge(Serialized::default("database_url", url));
         }
-        figment = figment.merge(Env::prefixed("TALQY_").ignore(&["config"]));
+        // Only known settings: other TALQY_* variables (TALQY_LOG, TALQY_CONFIG, test settings)
+        // belong to other readers.
+        figment = figment.merge(Env::prefixed("TALQY_").only(&SETTINGS));
         figment.extract().map_err(|e| {
             let setting = e
                 .path

@@ -24,6 +24,20 @@ pub fn to_safe_html(markdown: &str) -> String {
     SANITIZER.clean(&out).to_string()
 }
 
+/// The words of a Markdown text without any markup, for labels and short names.
+pub fn to_plain_text(markdown: &str) -> String {
+    use pulldown_cmark::Event;
+    let mut out = String::new();
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak | Event::End(_) => out.push(' '),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +50,14 @@ mod tests {
         assert!(!html.contains("<script"));
         assert!(!html.contains("javascript:"));
         assert!(!html.contains("onclick"));
+    }
+
+    #[test]
+    fn plain_text_drops_markup() {
+        assert_eq!(
+            to_plain_text("Hello <b>x</b> *there* [link](javascript:alert(1))"),
+            "Hello x there link"
+        );
     }
 
     #[test]

@@ -150,7 +150,8 @@ pub fn short_name(i18n: &I18n, p: &ProvisionRow) -> String {
         (Some(l), None) => l.clone(),
         (None, Some(h)) => h.clone(),
         (None, None) => {
-            let words: Vec<&str> = p.body.split_whitespace().take(8).collect();
+            let plain = crate::markdown::to_plain_text(&p.body);
+            let words: Vec<&str> = plain.split_whitespace().take(8).collect();
             if words.is_empty() {
                 i18n.t("provision-paragraph")
             } else {

@@ -137,7 +137,7 @@ pub enum DbError {
     Unavailable(String),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
-    #[error("database setup failed: {0}")]
+    #[error("{0}")]
     Setup(String),
 }
 

@@ -282,10 +282,10 @@ pub fn publish(
     let now = crate::domain::time::now();
     let opens_at = opens_at.unwrap_or(now);
     let mut errors = Vec::new();
-    if closes_at <= opens_at {
-        errors.push(FieldError::new("closes_at", "must be after opens_at"));
-    } else if closes_at <= now {
+    if closes_at <= now {
         errors.push(FieldError::new("closes_at", "must be in the future"));
+    } else if closes_at <= opens_at {
+        errors.push(FieldError::new("closes_at", "must be after opens_at"));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));

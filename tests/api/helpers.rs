@@ -1,0 +1,284 @@
+use std::path::PathBuf;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use talqy::config::{Config, Settings};
+use talqy::db::{Backend, DatabaseUrl, Db, DbConn, PooledConn};
+use talqy::services::drafts::{self, DraftInput};
+use talqy::startup::Application;
+
+/// The PostgreSQL server the suite uses, if any (`TALQY_TEST_DATABASE_URL`).
+pub fn postgres_server() -> Option<String> {
+    std::env::var("TALQY_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .map(|u| u.trim_end_matches('/').to_string())
+}
+
+pub fn expected_backend() -> Backend {
+    if postgres_server().is_some() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// A database that lives as long as the test: a SQLite file in a temporary folder, or a
+/// PostgreSQL database created for the test and dropped after it.
+pub enum TestDatabase {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres {
+        server: String,
+        name: String,
+    },
+}
+
+impl TestDatabase {
+    pub fn new() -> TestDatabase {
+        match postgres_server() {
+            Some(server) => {
+                let name = format!("talqy_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&format!("{server}/postgres"))
+                    .expect("PostgreSQL for tests is not reachable");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                TestDatabase::Postgres { server, name }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("talqy.db");
+                TestDatabase::Sqlite { _dir: dir, path }
+            }
+        }
+    }
+
+    pub fn url(&self) -> DatabaseUrl {
+        match self {
+            TestDatabase::Sqlite { path, .. } => DatabaseUrl::Sqlite(path.clone()),
+            TestDatabase::Postgres { server, name } => {
+                DatabaseUrl::Postgres(format!("{server}/{name}"))
+            }
+        }
+    }
+
+    pub fn url_string(&self) -> String {
+        match self.url() {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => u,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { server, name } = self
+            && let Ok(mut admin) = PgConnection::establish(&format!("{server}/postgres"))
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
+
+pub fn test_config(database: DatabaseUrl) -> Config {
+    let mut config = Settings::default().validate().expect("default settings");
+    config.database = database;
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.pool_size = 4;
+    config
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub client: reqwest::Client,
+    // Dropped last: the server and pool go first.
+    pub _database: TestDatabase,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
+    let database = TestDatabase::new();
+    let mut config = test_config(database.url());
+    customise(&mut config);
+    let url = config.database.clone();
+    let db = tokio::task::spawn_blocking(move || Db::connect(&url, 4))
+        .await
+        .unwrap()
+        .expect("connect test database");
+    let app = Application::build_with_db(config, db.clone(), false).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        db,
+        client,
+        _database: database,
+    }
+}
+
+impl TestApp {
+    pub fn conn(&self) -> PooledConn {
+        self.db.conn().expect("test connection")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    pub async fn get_html(&self, path: &str) -> (u16, scraper::Html) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        (status, scraper::Html::parse_document(&body))
+    }
+
+    /// Creates a draft with `markdown` as its text and publishes it, open for `days`.
+    pub fn published_draft(
+        &self,
+        title: &str,
+        kind: &str,
+        authority: &str,
+        markdown: &str,
+        days: i64,
+    ) -> i64 {
+        let conn: &mut DbConn = &mut self.conn();
+        let text = drafts::parse_text(markdown.as_bytes(), 1 << 20).unwrap();
+        let id = drafts::create(
+            conn,
+            &DraftInput {
+                title: title.into(),
+                kind: kind.into(),
+                authority: authority.into(),
+                summary: format!("Summary of {title}."),
+            },
+            Some(&text),
+            "test",
+        )
+        .unwrap();
+        drafts::publish(
+            conn,
+            id,
+            None,
+            talqy::domain::time::now() + chrono::Duration::days(days),
+            "test",
+        )
+        .unwrap();
+        id
+    }
+}
+
+/// Text of every element matching `selector`, whitespace collapsed.
+pub fn texts(doc: &scraper::Html, selector: &str) -> Vec<String> {
+    let sel = scraper::Selector::parse(selector).unwrap();
+    doc.select(&sel)
+        .map(|e| {
+            e.text()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+pub fn attrs(doc: &scraper::Html, selector: &str, attr: &str) -> Vec<String> {
+    let sel = scraper::Selector::parse(selector).unwrap();
+    doc.select(&sel)
+        .filter_map(|e| e.value().attr(attr).map(str::to_string))
+        .collect()
+}
+
+pub const THREE_CHAPTERS: &str = "# Law on Digital Services
+
+## Chapter 1. General provisions
+
+### Article 1. Purpose
+
+This Law regulates digital public services.
+
+It applies to all state bodies.
+
+### Article 2. Terms
+
+- *digital service* — a public service provided online;
+- *operator* — the body that runs a digital service.
+
+## Chapter 2. Rights of users
+
+### Article 3. Access
+
+Everyone has the right to use digital services free of charge.
+
+## Глава 3. Заключительные положения
+
+### Статья 4. Вступление в силу
+
+Настоящий Закон вводится в действие через десять дней после опубликования.
+";
+
+/// Fails when a served page holds anything a browser would execute: a script other than
+/// ours, an event-handler attribute, or a `javascript:`/`data:` URL.
+pub fn assert_inert(html: &str) {
+    let doc = scraper::Html::parse_document(html);
+    let all = scraper::Selector::parse("*").unwrap();
+    for el in doc.select(&all) {
+        let name = el.value().name();
+        if name == "script" {
+            assert_eq!(
+                el.value().attr("src"),
+                Some("/static/app.js"),
+                "foreign script: {}",
+                el.html()
+            );
+            assert!(
+                el.inner_html().trim().is_empty(),
+                "inline script: {}",
+                el.html()
+            );
+        }
+        let refresh = name == "meta" && el.value().attr("http-equiv").is_some();
+        let embeds = matches!(name, "iframe" | "object" | "embed" | "base" | "frame");
+        assert!(!refresh && !embeds, "dangerous element: {}", el.html());
+        for (attr, value) in el.value().attrs() {
+            assert!(
+                !attr.to_ascii_lowercase().starts_with("on"),
+                "event handler: {}",
+                el.html()
+            );
+            let v: String = value
+                .chars()
+                .filter(|c| !c.is_whitespace() && !c.is_control())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if matches!(
+                attr,
+                "href" | "src" | "action" | "formaction" | "xlink:href" | "srcset" | "poster"
+            ) {
+                assert!(
+                    !v.starts_with("javascript:")
+                        && !v.starts_with("data:")
+                        && !v.starts_with("vbscript:"),
+                    "executable URL: {}",
+                    el.html()
+                );
+            }
+        }
+    }
+}
