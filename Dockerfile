@@ -9,7 +9,7 @@ FROM rust:1.95-bookworm AS build
 
 # libpq for diesel's PostgreSQL backend; SQLite is compiled in (libsqlite3-sys "bundled").
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq-dev \
+ && apt-get install -y --no-install-recommends libpq-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

@@ -50,7 +50,15 @@ pub fn prepare_sqlite_path(path: &Path) -> Result<(), String> {
 pub fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
     let result = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
-        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        DbConn::Postgres(c) => {
+            // Several instances may start at once: one migrates, the others wait.
+            diesel::sql_query("SELECT pg_advisory_lock(7346121001)")
+                .execute(c)
+                .map_err(|e| format!("migrations failed: {e}"))?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            let _ = diesel::sql_query("SELECT pg_advisory_unlock(7346121001)").execute(c);
+            result
+        }
     };
     result.map_err(|e| format!("migrations failed: {e}"))
 }

@@ -473,6 +473,17 @@ fn summarize(conn: &mut DbConn, rows: Vec<DraftRow>) -> Result<Vec<DraftSummary>
         .collect()
 }
 
+/// Drafts with at least one published version: a draft withdrawn before publication has
+/// nothing to show.
+fn published_draft_ids() -> diesel::dsl::Filter<
+    diesel::dsl::Select<versions::table, versions::draft_id>,
+    diesel::dsl::IsNotNull<versions::published_at>,
+> {
+    versions::table
+        .select(versions::draft_id)
+        .filter(versions::published_at.is_not_null())
+}
+
 /// Published drafts, newest activity first, filtered and paginated.
 pub fn list_public(
     conn: &mut DbConn,
@@ -484,6 +495,7 @@ pub fn list_public(
     let build = || {
         let mut q = drafts::table
             .filter(drafts::status.ne(DraftStatus::Draft.as_str()))
+            .filter(drafts::id.eq_any(published_draft_ids()))
             .into_boxed();
         if let Some(s) = filter.status {
             q = q.filter(drafts::status.eq(s.as_str()));
@@ -526,6 +538,7 @@ pub fn open_consultations(conn: &mut DbConn) -> Result<Vec<DraftSummary>, AppErr
 pub fn public_authorities(conn: &mut DbConn) -> Result<Vec<String>, AppError> {
     Ok(drafts::table
         .filter(drafts::status.ne(DraftStatus::Draft.as_str()))
+        .filter(drafts::id.eq_any(published_draft_ids()))
         .select(drafts::authority)
         .distinct()
         .order(drafts::authority)

@@ -66,6 +66,12 @@ async fn unpublished_drafts_are_invisible() {
     let (status, doc) = app.get_html(&format!("/drafts/{id}")).await;
     assert_eq!(status, 404);
     assert_eq!(texts(&doc, "h1"), vec!["Page not found"]);
+    // Withdrawn before it was ever published: still nothing to show.
+    drafts::transition(&mut app.conn(), id, DraftStatus::Withdrawn, "test", None).unwrap();
+    let (status, _) = app.get_html(&format!("/drafts/{id}")).await;
+    assert_eq!(status, 404);
+    let (_, list) = app.get_html("/drafts?status=withdrawn").await;
+    assert!(texts(&list, "h3").is_empty());
     let (_, list) = app.get_html("/drafts").await;
     assert!(texts(&list, "h3").is_empty());
     let (_, home) = app.get_html("/").await;

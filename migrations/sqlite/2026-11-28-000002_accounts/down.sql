@@ -1,0 +1,9 @@
+DROP TABLE audit_log;
+DROP TABLE rate_limits;
+DROP TABLE jobs;
+DROP TABLE organization_representatives;
+DROP TABLE organizations;
+DROP TABLE working_group_members;
+DROP TABLE email_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
