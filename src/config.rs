@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
-const SETTINGS: [&str; 8] = [
+const SETTINGS: [&str; 12] = [
     "database_url",
     "bind",
     "base_url",
@@ -21,6 +21,10 @@ const SETTINGS: [&str; 8] = [
     "pool_size",
     "max_import_bytes",
     "page_size",
+    "secret_key",
+    "session_idle_minutes",
+    "session_absolute_hours",
+    "trust_proxy_headers",
 ];
 
 /// Raw settings as read from the providers; [`Settings::validate`] turns them into [`Config`].
@@ -35,6 +39,13 @@ pub struct Settings {
     pub pool_size: u32,
     pub max_import_bytes: usize,
     pub page_size: i64,
+    /// At least 64 bytes, hex or base64 would be typical; empty means "generate one and keep
+    /// it in the data folder". Shared by all instances behind one load balancer.
+    pub secret_key: String,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    /// Read the client address from X-Forwarded-For (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
 }
 
 impl Default for Settings {
@@ -48,6 +59,10 @@ impl Default for Settings {
             pool_size: 8,
             max_import_bytes: 2 * 1024 * 1024,
             page_size: 20,
+            secret_key: String::new(),
+            session_idle_minutes: 12 * 60,
+            session_absolute_hours: 14 * 24,
+            trust_proxy_headers: false,
         }
     }
 }
@@ -69,6 +84,83 @@ pub struct Config {
     pub pool_size: u32,
     pub max_import_bytes: usize,
     pub page_size: i64,
+    pub secret_key: SecretKey,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub trust_proxy_headers: bool,
+}
+
+/// The key that signs and encrypts cookies. Debug never shows it.
+#[derive(Clone)]
+pub struct SecretKey(Vec<u8>);
+
+impl SecretKey {
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// A fresh random key (tests, first start).
+    pub fn generate() -> SecretKey {
+        use rand::RngCore;
+        let mut k = vec![0u8; 64];
+        rand::rng().fill_bytes(&mut k);
+        SecretKey(k)
+    }
+
+    /// The configured key, or the one kept in `<data_dir>/secret.key` (created on first use).
+    fn resolve(configured: &str, data_dir: &Path) -> Result<SecretKey, ConfigError> {
+        if !configured.is_empty() {
+            if configured.len() < 64 {
+                return Err(ConfigError::new(
+                    "secret_key",
+                    "must be at least 64 characters (e.g. `openssl rand -hex 64`)",
+                ));
+            }
+            return Ok(SecretKey(configured.as_bytes().to_vec()));
+        }
+        let path = data_dir.join("secret.key");
+        match std::fs::read(&path) {
+            Ok(k) if k.len() >= 64 => Ok(SecretKey(k)),
+            Ok(_) => Err(ConfigError::new(
+                "secret_key",
+                format!("{} is shorter than 64 bytes", path.display()),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = SecretKey::generate();
+                std::fs::create_dir_all(data_dir)
+                    .and_then(|_| write_private(&path, hex::encode(&key.0).as_bytes()))
+                    .map_err(|e| {
+                        ConfigError::new(
+                            "secret_key",
+                            format!("cannot write {}: {e}", path.display()),
+                        )
+                    })?;
+                Ok(SecretKey(hex::encode(&key.0).into_bytes()))
+            }
+            Err(e) => Err(ConfigError::new(
+                "secret_key",
+                format!("cannot read {}: {e}", path.display()),
+            )),
+        }
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(***)")
+    }
 }
 
 /// A configuration error names the setting it is about.
@@ -171,15 +263,33 @@ impl Settings {
         if !(1..=500).contains(&self.page_size) {
             return Err(ConfigError::new("page_size", "must be between 1 and 500"));
         }
+        if !(5..=60 * 24 * 30).contains(&self.session_idle_minutes) {
+            return Err(ConfigError::new(
+                "session_idle_minutes",
+                "must be between 5 and 43200",
+            ));
+        }
+        if !(1..=24 * 365).contains(&self.session_absolute_hours) {
+            return Err(ConfigError::new(
+                "session_absolute_hours",
+                "must be between 1 and 8760",
+            ));
+        }
+        let data_dir = PathBuf::from(&self.data_dir);
+        let secret_key = SecretKey::resolve(&self.secret_key, &data_dir)?;
         Ok(Config {
             database,
             bind,
             base_url,
-            data_dir: PathBuf::from(self.data_dir),
+            data_dir,
             log_format,
             pool_size: self.pool_size,
             max_import_bytes: self.max_import_bytes,
             page_size: self.page_size,
+            secret_key,
+            session_idle_minutes: self.session_idle_minutes,
+            session_absolute_hours: self.session_absolute_hours,
+            trust_proxy_headers: self.trust_proxy_headers,
         })
     }
 }

@@ -37,6 +37,14 @@ pub enum AppError {
     Validation(Vec<FieldError>),
     #[error("not found")]
     NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("sign-in required")]
+    SignInRequired { next: String },
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: i64 },
     #[error("the database is unavailable")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -111,6 +119,10 @@ impl ResponseError for AppError {
         match self {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -124,14 +136,42 @@ impl ResponseError for AppError {
             }
             _ => {}
         }
+        if let AppError::SignInRequired { next } = self {
+            let target = format!(
+                "/login?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
+            return HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, target))
+                .finish();
+        }
         let detail = match self {
-            AppError::Validation(_) => Some(self.to_string()),
+            AppError::Validation(_) | AppError::BadRequest(_) | AppError::Forbidden(_) => {
+                Some(self.to_string())
+            }
+            AppError::TooManyRequests { retry_after_secs } => Some(format!(
+                "Please wait {} and try again.",
+                crate::error::human_wait(*retry_after_secs)
+            )),
             _ => None,
         };
-        let mut res = HttpResponse::build(status)
+        let mut builder = HttpResponse::build(status);
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            builder.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        let mut res = builder
             .content_type("text/plain; charset=utf-8")
             .body(status.canonical_reason().unwrap_or("error"));
         res.extensions_mut().insert(ErrorInfo { status, detail });
         res
+    }
+}
+
+/// "3 minutes", "1 minute", "40 seconds".
+pub fn human_wait(secs: i64) -> String {
+    match secs {
+        s if s >= 120 => format!("{} minutes", (s + 59) / 60),
+        s if s >= 60 => "1 minute".to_string(),
+        s => format!("{} seconds", s.max(1)),
     }
 }

@@ -84,6 +84,20 @@ impl I18n {
         LOCALES.lookup_with_args(&self.lang, key, &args)
     }
 
+    /// A message with several text arguments.
+    pub fn t_strs(&self, key: &str, strs: &[(&str, &str)]) -> String {
+        let args: HashMap<Cow<'static, str>, FluentValue> = strs
+            .iter()
+            .map(|(name, v)| {
+                (
+                    Cow::Owned(name.to_string()),
+                    FluentValue::from(v.to_string()),
+                )
+            })
+            .collect();
+        LOCALES.lookup_with_args(&self.lang, key, &args)
+    }
+
     /// A message with one text argument.
     pub fn ts(&self, key: &str, name: &str, value: &str) -> String {
         let mut args: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();

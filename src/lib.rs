@@ -3,14 +3,17 @@
 //! The crate is one library and one binary. Pages (`routes`) and the JSON API share the
 //! domain rules in `services`; `db` hides the two database backends.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod i18n;
 pub mod markdown;
+pub mod rate_limit;
 pub mod routes;
 pub mod services;
 pub mod startup;

@@ -5,10 +5,16 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_session::SessionMiddleware;
+use actix_session::config::{PersistentSession, TtlExtensionPolicy};
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
+
+use crate::auth::session_store::DbSessionStore;
 
 use crate::config::Config;
 use crate::db::Db;
@@ -53,8 +59,24 @@ impl Application {
             db: db.clone(),
             config: Arc::new(config),
         });
+        let secure = state.config.base_url.scheme() == "https";
+        let key = Key::derive_from(state.config.secret_key.bytes());
+        let idle = CookieDuration::minutes(state.config.session_idle_minutes);
+        let store = DbSessionStore::new(db.clone());
         let mut server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(store.clone(), key.clone())
+                .cookie_name("talqy_session".into())
+                .cookie_secure(secure)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .session_lifecycle(
+                    PersistentSession::default()
+                        .session_ttl(idle)
+                        .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                )
+                .build();
             App::new()
+                .wrap(sessions)
                 .wrap(ErrorHandlers::new().default_handler(routes::errors::render_error_page))
                 .wrap(
                     DefaultHeaders::new()
@@ -112,11 +134,21 @@ impl Application {
     }
 }
 
-/// Work that runs every minute: closing consultation rounds that have ended.
+/// Work that runs every minute: closing consultation rounds that have ended, removing
+/// expired sessions.
 async fn periodic_tasks(db: Db) {
     let mut interval = tokio::time::interval(Duration::from_secs(60));
     loop {
         interval.tick().await;
+        if let Err(e) = db
+            .run(|conn| {
+                crate::auth::session_store::purge_expired(conn)
+                    .map_err(crate::error::AppError::from)
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
         match db.run(crate::services::drafts::close_expired_rounds).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(closed = n, "closed consultation rounds that ended"),

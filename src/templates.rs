@@ -9,6 +9,44 @@ use crate::domain::time;
 use crate::i18n::I18n;
 use crate::services::drafts::DraftSummary;
 
+/// What the site header needs: who is signed in, and the token for the sign-out form.
+#[derive(Debug, Clone, Default)]
+pub struct Nav {
+    pub user_name: Option<String>,
+    pub is_admin: bool,
+    pub csrf: String,
+    /// A one-time notice shown at the top of the page (after a redirect).
+    pub flash: Option<String>,
+}
+
+impl Nav {
+    pub fn signed_in(&self) -> bool {
+        self.user_name.is_some()
+    }
+}
+
+/// Field errors of a submitted form, for the error summary and the messages by the fields.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(pub Vec<crate::error::FieldError>);
+
+impl FormErrors {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+    pub fn list(&self) -> &[crate::error::FieldError] {
+        &self.0
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RoundView {
     /// `upcoming`, `open` or `ended`.
@@ -86,6 +124,7 @@ pub struct SelectOption {
 #[template(path = "home.html")]
 pub struct HomePage {
     pub i18n: I18n,
+    pub nav: Nav,
     pub open: Vec<DraftCard>,
     pub recent: Vec<DraftCard>,
 }
@@ -94,6 +133,7 @@ pub struct HomePage {
 #[template(path = "drafts.html")]
 pub struct DraftsPage {
     pub i18n: I18n,
+    pub nav: Nav,
     pub cards: Vec<DraftCard>,
     pub statuses: Vec<SelectOption>,
     pub kinds: Vec<SelectOption>,
@@ -199,6 +239,7 @@ pub struct DraftHead {
 #[template(path = "draft.html")]
 pub struct DraftPage {
     pub i18n: I18n,
+    pub nav: Nav,
     pub draft: DraftHead,
     pub is_latest: bool,
     pub viewing_text: String,
@@ -216,6 +257,7 @@ pub struct DraftPage {
 #[template(path = "provision.html")]
 pub struct ProvisionPage {
     pub i18n: I18n,
+    pub nav: Nav,
     pub draft_id: i64,
     pub draft_title: String,
     pub title: String,
@@ -230,7 +272,73 @@ pub struct ProvisionPage {
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub i18n: I18n,
+    pub nav: Nav,
     pub heading: String,
     pub text: String,
     pub detail: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+pub struct RegisterPage {
+    pub i18n: I18n,
+    pub nav: Nav,
+    pub csrf: String,
+    pub errors: FormErrors,
+    pub form: crate::services::accounts::RegistrationInput,
+    pub respondent_types: Vec<SelectOption>,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub i18n: I18n,
+    pub nav: Nav,
+    pub csrf: String,
+    pub errors: FormErrors,
+    pub email: String,
+    pub next: String,
+    pub show_resend: bool,
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub struct ForgotPage {
+    pub i18n: I18n,
+    pub nav: Nav,
+    pub csrf: String,
+    pub errors: FormErrors,
+    pub email: String,
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+pub struct ResetPage {
+    pub i18n: I18n,
+    pub nav: Nav,
+    pub csrf: String,
+    pub errors: FormErrors,
+    pub token: String,
+    pub token_ok: bool,
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+pub struct VerifyPage {
+    pub i18n: I18n,
+    pub nav: Nav,
+    pub csrf: String,
+    pub errors: FormErrors,
+    pub token: String,
+    pub token_ok: bool,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub i18n: I18n,
+    pub nav: Nav,
+    pub heading: String,
+    pub paragraphs: Vec<String>,
+    pub link: Option<(String, String)>,
 }

@@ -119,6 +119,53 @@ pub fn insert_provisions(
 }
 
 #[derive(QueryableByName)]
+struct HitRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    hits: i32,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    window_start: chrono::NaiveDateTime,
+}
+
+/// Adds one hit to a rate-limit bucket, starting a new window when the current one began
+/// before `window_floor`; returns the hits in the window and its start. One atomic upsert.
+pub fn count_hit(
+    conn: &mut DbConn,
+    bucket: &str,
+    now: chrono::NaiveDateTime,
+    window_floor: chrono::NaiveDateTime,
+) -> QueryResult<(i32, chrono::NaiveDateTime)> {
+    use diesel::sql_types::{Text as T, Timestamp as Ts};
+    const UPSERT: &str = "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ({1}, {2}, 1) \
+         ON CONFLICT (bucket) DO UPDATE SET \
+         hits = CASE WHEN rate_limits.window_start <= {3} THEN 1 ELSE rate_limits.hits + 1 END, \
+         window_start = CASE WHEN rate_limits.window_start <= {3} THEN {2} ELSE rate_limits.window_start END \
+         RETURNING hits, window_start";
+    let row: HitRow = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            UPSERT
+                .replace("{1}", "?1")
+                .replace("{2}", "?2")
+                .replace("{3}", "?3"),
+        )
+        .bind::<T, _>(bucket)
+        .bind::<Ts, _>(now)
+        .bind::<Ts, _>(window_floor)
+        .get_result(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            UPSERT
+                .replace("{1}", "$1")
+                .replace("{2}", "$2")
+                .replace("{3}", "$3"),
+        )
+        .bind::<T, _>(bucket)
+        .bind::<Ts, _>(now)
+        .bind::<Ts, _>(window_floor)
+        .get_result(c)?,
+    };
+    Ok((row.hits, row.window_start))
+}
+
+#[derive(QueryableByName)]
 struct NameRow {
     #[diesel(sql_type = Text)]
     name: String,

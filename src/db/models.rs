@@ -90,3 +90,44 @@ pub struct TransitionRow {
     pub note: Option<String>,
     pub created_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub respondent_type: String,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub is_admin: bool,
+    pub blocked_until: Option<NaiveDateTime>,
+    pub blocked_reason: Option<String>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl UserRow {
+    /// Blocked now (a block with no end lasts until lifted).
+    pub fn is_blocked(&self, now: NaiveDateTime) -> bool {
+        self.blocked_reason.is_some() && self.blocked_until.is_none_or(|until| until > now)
+    }
+
+    pub fn is_active(&self, now: NaiveDateTime) -> bool {
+        self.deleted_at.is_none() && !self.is_blocked(now)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: i64,
+    pub key_hash: String,
+    pub user_id: Option<i64>,
+    pub state: String,
+    pub user_agent: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}

@@ -3,5 +3,7 @@
 
 pub mod draft;
 pub mod time;
+pub mod user;
 
 pub use draft::{Authority, DraftKind, DraftStatus, DraftTitle, Summary};
+pub use user::{DisplayName, Email, Password, RespondentType};

@@ -51,7 +51,7 @@ pub fn render_error_page<B: MessageBody + 'static>(
 
 pub fn error_page(i18n: &I18n, status: StatusCode, detail: Option<String>) -> String {
     let code = match status.as_u16() {
-        c @ (404 | 422 | 500 | 503) => c.to_string(),
+        c @ (400 | 403 | 404 | 422 | 429 | 500 | 503) => c.to_string(),
         _ => "other".to_string(),
     };
     let page = ErrorPage {
@@ -59,6 +59,7 @@ pub fn error_page(i18n: &I18n, status: StatusCode, detail: Option<String>) -> St
         text: i18n.t(&format!("error-text-{code}")),
         detail,
         i18n: i18n.clone(),
+        nav: crate::templates::Nav::default(),
     };
     page.render()
         .unwrap_or_else(|_| status.canonical_reason().unwrap_or("error").to_string())

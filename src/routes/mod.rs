@@ -1,5 +1,6 @@
 //! HTTP routes. Handlers are thin: parse the request, call a service, render a template.
 
+pub mod account;
 pub mod errors;
 pub mod health;
 pub mod pages;
@@ -8,7 +9,11 @@ pub mod statics;
 use actix_web::{HttpResponse, http::header, web};
 use askama::Template;
 
+use actix_session::Session;
+
+use crate::auth::{CurrentUser, csrf};
 use crate::error::AppError;
+use crate::templates::*;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
@@ -19,18 +24,108 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(pages::draft)
         .service(pages::draft_version)
         .service(pages::provision)
-        .service(pages::provision_in_version);
+        .service(pages::provision_in_version)
+        .service(account::register_form)
+        .service(account::register)
+        .service(account::verify_form)
+        .service(account::verify)
+        .service(account::resend_verification)
+        .service(account::login_form)
+        .service(account::login)
+        .service(account::logout)
+        .service(account::forgot_form)
+        .service(account::forgot)
+        .service(account::reset_form)
+        .service(account::reset);
 }
 
-/// Renders a public page. Public pages may be cached briefly by browsers and shared caches;
-/// they vary by language.
-pub fn page(template: impl Template) -> Result<HttpResponse, AppError> {
-    let body = template
+/// The header's view of the visitor. Reads the session without creating one, so anonymous
+/// readers of public pages never cost a session row.
+pub fn nav(session: &Session, user: &CurrentUser) -> Nav {
+    let flash = match session.get::<String>(FLASH) {
+        Ok(Some(f)) => {
+            session.remove(FLASH);
+            Some(f)
+        }
+        _ => None,
+    };
+    match &user.0 {
+        Some(u) => Nav {
+            user_name: Some(u.display_name.clone()),
+            is_admin: u.is_admin,
+            csrf: csrf::token(session),
+            flash,
+        },
+        None => Nav {
+            flash,
+            ..Nav::default()
+        },
+    }
+}
+
+pub const FLASH: &str = "flash";
+
+/// Leaves a one-time notice for the next page.
+pub fn flash(session: &Session, message: impl Into<String>) {
+    let _ = session.insert(FLASH, message.into());
+}
+
+pub fn render(template: &impl Template) -> Result<String, AppError> {
+    template
         .render()
-        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
-    Ok(HttpResponse::Ok()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))
+}
+
+/// Renders a page. Pages for anonymous readers may be cached briefly by browsers and shared
+/// caches (they vary by language); personalised ones never.
+pub fn page(template: impl Template + HasNav) -> Result<HttpResponse, AppError> {
+    let personal = template.nav().signed_in() || template.nav().flash.is_some();
+    let body = render(&template)?;
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((header::VARY, "Accept-Language, Cookie"));
+    if personal {
+        res.insert_header((header::CACHE_CONTROL, "private, no-store"));
+    } else {
+        res.insert_header((header::CACHE_CONTROL, "public, max-age=30"));
+    }
+    Ok(res.body(body))
+}
+
+/// A form page sent back with its errors (422), keeping what was typed.
+pub fn form_page(template: impl Template, errors: bool) -> Result<HttpResponse, AppError> {
+    let body = render(&template)?;
+    let status = if errors {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=30"))
-        .insert_header((header::VARY, "Accept-Language, Cookie"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .body(body))
 }
+
+/// After a successful POST: go to `to` (303, so a reload does not resend the form).
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+/// Templates that carry the header.
+pub trait HasNav {
+    fn nav(&self) -> &Nav;
+}
+
+macro_rules! has_nav {
+    ($($t:ty),*) => { $(impl HasNav for $t { fn nav(&self) -> &Nav { &self.nav } })* };
+}
+has_nav!(
+    HomePage,
+    DraftsPage,
+    DraftPage,
+    ProvisionPage,
+    ErrorPage,
+    NoticePage
+);

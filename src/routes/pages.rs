@@ -3,17 +3,25 @@
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 
+use crate::auth::CurrentUser;
 use crate::db::models::ProvisionRow;
 use crate::domain::{DraftKind, DraftStatus, time};
 use crate::error::AppError;
 use crate::i18n::I18n;
+use crate::routes::nav;
 use crate::routes::page;
 use crate::services::drafts::{self, DraftDetail, ListFilter};
 use crate::startup::AppState;
 use crate::templates::*;
+use actix_session::Session;
 
 #[get("/")]
-pub async fn home(state: web::Data<AppState>, i18n: I18n) -> Result<HttpResponse, AppError> {
+pub async fn home(
+    state: web::Data<AppState>,
+    i18n: I18n,
+    session: Session,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     let (open, recent) = state
         .db
         .run(|conn| {
@@ -25,6 +33,7 @@ pub async fn home(state: web::Data<AppState>, i18n: I18n) -> Result<HttpResponse
     let now = time::now();
     let open_ids: Vec<i64> = open.iter().map(|d| d.draft.id).collect();
     page(HomePage {
+        nav: nav(&session, &user),
         open: open.iter().map(|d| DraftCard::new(&i18n, d, now)).collect(),
         recent: recent
             .items
@@ -53,6 +62,8 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 pub async fn drafts_list(
     state: web::Data<AppState>,
     i18n: I18n,
+    session: Session,
+    user: CurrentUser,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
@@ -103,6 +114,7 @@ pub async fn drafts_list(
         format!("/drafts?{}", s.finish())
     };
     page(DraftsPage {
+        nav: nav(&session, &user),
         cards: list
             .items
             .iter()
@@ -165,7 +177,7 @@ fn base_url(detail: &DraftDetail, is_latest: bool) -> String {
     }
 }
 
-fn draft_page(i18n: I18n, detail: DraftDetail) -> Result<HttpResponse, AppError> {
+fn draft_page(i18n: I18n, nav: Nav, detail: DraftDetail) -> Result<HttpResponse, AppError> {
     let now = time::now();
     let latest = detail.versions.first().map(|v| v.number);
     let is_latest = latest == Some(detail.version.number);
@@ -216,6 +228,7 @@ fn draft_page(i18n: I18n, detail: DraftDetail) -> Result<HttpResponse, AppError>
         })
         .collect();
     page(DraftPage {
+        nav,
         draft: DraftHead {
             id: d.draft.id,
             title: d.draft.title.clone(),
@@ -256,24 +269,33 @@ fn draft_page(i18n: I18n, detail: DraftDetail) -> Result<HttpResponse, AppError>
 pub async fn draft(
     state: web::Data<AppState>,
     i18n: I18n,
+    session: Session,
+    user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let detail = load_detail(&state, path.into_inner(), None).await?;
-    draft_page(i18n, detail)
+    draft_page(i18n, nav(&session, &user), detail)
 }
 
 #[get("/drafts/{id}/versions/{number}")]
 pub async fn draft_version(
     state: web::Data<AppState>,
     i18n: I18n,
+    session: Session,
+    user: CurrentUser,
     path: web::Path<(i64, i32)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, number) = path.into_inner();
     let detail = load_detail(&state, id, Some(number)).await?;
-    draft_page(i18n, detail)
+    draft_page(i18n, nav(&session, &user), detail)
 }
 
-fn provision_page(i18n: I18n, detail: DraftDetail, key: &str) -> Result<HttpResponse, AppError> {
+fn provision_page(
+    i18n: I18n,
+    nav: Nav,
+    detail: DraftDetail,
+    key: &str,
+) -> Result<HttpResponse, AppError> {
     let is_latest = detail.versions.first().map(|v| v.number) == Some(detail.version.number);
     let base = base_url(&detail, is_latest);
     let all = &detail.provisions;
@@ -302,6 +324,7 @@ fn provision_page(i18n: I18n, detail: DraftDetail, key: &str) -> Result<HttpResp
     trail.reverse();
     let offset = 2 - (unit.depth + 1);
     page(ProvisionPage {
+        nav,
         draft_id: detail.summary.draft.id,
         draft_title: detail.summary.draft.title.clone(),
         title: short_name(&i18n, unit),
@@ -321,20 +344,24 @@ fn provision_page(i18n: I18n, detail: DraftDetail, key: &str) -> Result<HttpResp
 pub async fn provision(
     state: web::Data<AppState>,
     i18n: I18n,
+    session: Session,
+    user: CurrentUser,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, key) = path.into_inner();
     let detail = load_detail(&state, id, None).await?;
-    provision_page(i18n, detail, &key)
+    provision_page(i18n, nav(&session, &user), detail, &key)
 }
 
 #[get("/drafts/{id}/versions/{number}/provisions/{key}")]
 pub async fn provision_in_version(
     state: web::Data<AppState>,
     i18n: I18n,
+    session: Session,
+    user: CurrentUser,
     path: web::Path<(i64, i32, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, number, key) = path.into_inner();
     let detail = load_detail(&state, id, Some(number)).await?;
-    provision_page(i18n, detail, &key)
+    provision_page(i18n, nav(&session, &user), detail, &key)
 }

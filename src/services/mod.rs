@@ -1,8 +1,10 @@
 //! Domain rules, shared by pages, the API and the CLI. Functions take a connection and do
 //! their writes in one transaction; handlers stay thin.
 
+pub mod accounts;
 pub mod drafts;
 pub mod import;
+pub mod mail;
 
 /// One page of a longer list.
 #[derive(Debug, Clone)]

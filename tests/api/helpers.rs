@@ -33,6 +33,8 @@ pub enum TestDatabase {
         server: String,
         name: String,
     },
+    /// Another TestApp's database (a second client); owns nothing.
+    Borrowed,
 }
 
 impl TestDatabase {
@@ -61,6 +63,7 @@ impl TestDatabase {
             TestDatabase::Postgres { server, name } => {
                 DatabaseUrl::Postgres(format!("{server}/{name}"))
             }
+            TestDatabase::Borrowed => unreachable!("a borrowed database has no URL of its own"),
         }
     }
 
@@ -84,7 +87,18 @@ impl Drop for TestDatabase {
 }
 
 pub fn test_config(database: DatabaseUrl) -> Config {
-    let mut config = Settings::default().validate().expect("default settings");
+    let data_dir =
+        std::env::temp_dir().join(format!("talqy-test-{}", uuid::Uuid::new_v4().simple()));
+    let settings = Settings {
+        data_dir: data_dir.to_string_lossy().into_owned(),
+        secret_key: format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        ),
+        ..Settings::default()
+    };
+    let mut config = settings.validate().expect("default settings");
     config.database = database;
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.pool_size = 4;
@@ -180,6 +194,160 @@ impl TestApp {
         )
         .unwrap();
         id
+    }
+}
+
+/// A sent (or queued) email as a test sees it.
+#[derive(Debug, Clone)]
+pub struct TestEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl TestEmail {
+    /// The first link in the text part that starts with `prefix` (after the base URL).
+    pub fn link(&self, path_prefix: &str) -> String {
+        self.text
+            .split_whitespace()
+            .find_map(|w| w.find(path_prefix).map(|i| w[i..].to_string()))
+            .unwrap_or_else(|| panic!("no {path_prefix} link in {}", self.text))
+    }
+}
+
+impl TestApp {
+    /// Emails produced since the last call, oldest first.
+    pub async fn take_emails(&self) -> Vec<TestEmail> {
+        use diesel::prelude::*;
+        use talqy::db::schema::jobs;
+        let conn: &mut DbConn = &mut self.conn();
+        let rows: Vec<(i64, String)> = jobs::table
+            .filter(jobs::kind.eq("email"))
+            .filter(jobs::done_at.is_null())
+            .order(jobs::id)
+            .select((jobs::id, jobs::payload))
+            .load(conn)
+            .unwrap();
+        let now = talqy::domain::time::now();
+        for (id, _) in &rows {
+            diesel::update(jobs::table.find(id))
+                .set(jobs::done_at.eq(now))
+                .execute(conn)
+                .unwrap();
+        }
+        rows.into_iter()
+            .map(|(_, p)| {
+                let v: serde_json::Value = serde_json::from_str(&p).unwrap();
+                TestEmail {
+                    to: v["to"].as_str().unwrap().to_string(),
+                    subject: v["subject"].as_str().unwrap().to_string(),
+                    text: v["text"].as_str().unwrap().to_string(),
+                    html: v["html"].as_str().unwrap().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// The CSRF token of this client's session (from a page with a form).
+    pub async fn csrf(&self) -> String {
+        for path in ["/", "/login"] {
+            let (_, doc) = self.get_html(path).await;
+            if let Some(t) = attrs(&doc, "input[name=csrf_token]", "value")
+                .into_iter()
+                .next()
+            {
+                return t;
+            }
+        }
+        panic!("no page with a CSRF token")
+    }
+
+    /// POSTs a form with this client's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        self.post_raw(path, fields, Some(&token)).await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let mut body: Vec<(&str, &str)> = fields.to_vec();
+        if let Some(t) = token {
+            body.push(("csrf_token", t));
+        }
+        self.client
+            .post(format!("{}{}", self.address, path))
+            .form(&body)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// A second browser on the same app (its own cookies).
+    pub fn new_client(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            db: self.db.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            _database: TestDatabase::Borrowed,
+        }
+    }
+
+    /// Creates an account directly (verified unless said otherwise).
+    pub fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        verified: bool,
+        admin: bool,
+    ) -> i64 {
+        use diesel::prelude::*;
+        use talqy::db::schema::users;
+        let now = talqy::domain::time::now();
+        diesel::insert_into(users::table)
+            .values((
+                users::email.eq(email),
+                users::display_name.eq(name),
+                users::password_hash.eq(talqy::auth::password::hash(password)),
+                users::respondent_type.eq("citizen"),
+                users::email_verified_at.eq(verified.then_some(now)),
+                users::is_admin.eq(admin),
+                users::created_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .returning(users::id)
+            .get_result(&mut *self.conn())
+            .unwrap()
+    }
+
+    /// Signs this client in through the form; panics unless it succeeds.
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        let res = self
+            .post_form("/login", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(
+            res.status().as_u16(),
+            303,
+            "sign-in failed: {}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+
+    /// The name in the header when signed in.
+    pub async fn signed_in_as(&self) -> Option<String> {
+        let (_, doc) = self.get_html("/").await;
+        texts(&doc, "nav.account-nav a[href='/account']")
+            .into_iter()
+            .next()
     }
 }
 

@@ -1,0 +1,76 @@
+//! CSRF protection by synchronizer token: every form carries the session's random token in
+//! a hidden field, and [`CsrfForm`] refuses a state-changing request whose field does not
+//! match (403, nothing changed). Pages call [`token`] to get it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use crate::error::AppError;
+
+pub const SESSION_KEY: &str = "csrf";
+pub const FIELD: &str = "csrf_token";
+
+/// The session's CSRF token, created on first use.
+pub fn token(session: &Session) -> String {
+    if let Ok(Some(t)) = session.get::<String>(SESSION_KEY) {
+        return t;
+    }
+    let t = super::random_token();
+    let _ = session.insert(SESSION_KEY, &t);
+    t
+}
+
+/// Replaces the token (at sign-in and sign-out, with the session).
+pub fn rotate(session: &Session) -> String {
+    let t = super::random_token();
+    let _ = session.insert(SESSION_KEY, &t);
+    t
+}
+
+#[derive(Deserialize)]
+struct Field {
+    csrf_token: Option<String>,
+}
+
+/// A urlencoded form body whose CSRF token has been checked.
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let body = body.await?;
+            let sent = serde_urlencoded::from_bytes::<Field>(&body)
+                .ok()
+                .and_then(|f| f.csrf_token)
+                .unwrap_or_default();
+            let expected = session
+                .get::<String>(SESSION_KEY)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let valid =
+                !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()));
+            if !valid {
+                return Err(AppError::Forbidden(
+                    "This form has expired or was not sent from Talqy. Go back, reload the page and try again."
+                        .into(),
+                )
+                .into());
+            }
+            let form = serde_urlencoded::from_bytes::<T>(&body)
+                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+            Ok(CsrfForm(form))
+        })
+    }
+}

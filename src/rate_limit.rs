@@ -1,0 +1,48 @@
+//! Fixed-window rate limits kept in the database, so every app instance counts against the
+//! same numbers (an in-process limiter would give each instance its own allowance).
+
+use chrono::Duration;
+
+use crate::db::{DbConn, dialect};
+use crate::domain::time;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub name: &'static str,
+    pub max: i32,
+    pub window: Duration,
+}
+
+impl Limit {
+    pub const fn per_minutes(name: &'static str, max: i32, minutes: i64) -> Limit {
+        Limit {
+            name,
+            max,
+            window: Duration::minutes(minutes),
+        }
+    }
+}
+
+pub const SIGN_IN_PER_IP: Limit = Limit::per_minutes("signin-ip", 30, 15);
+pub const SIGN_IN_PER_ACCOUNT: Limit = Limit::per_minutes("signin-account", 8, 15);
+pub const REGISTER_PER_IP: Limit = Limit::per_minutes("register-ip", 10, 60);
+pub const RESET_PER_IP: Limit = Limit::per_minutes("reset-ip", 10, 60);
+pub const RESET_PER_ACCOUNT: Limit = Limit::per_minutes("reset-account", 3, 60);
+pub const VERIFY_EMAIL_PER_ACCOUNT: Limit = Limit::per_minutes("verify-account", 3, 60);
+pub const EMAIL_CHANGE_PER_ACCOUNT: Limit = Limit::per_minutes("email-change-account", 5, 60);
+
+/// Counts one hit against `limit` for `who` (an IP address, an account id or email); refuses
+/// with the wait time once the window's allowance is spent.
+pub fn hit(conn: &mut DbConn, limit: Limit, who: &str) -> Result<(), AppError> {
+    let now = time::now();
+    let bucket = format!("{}:{}", limit.name, who.to_lowercase());
+    let (hits, window_start) = dialect::count_hit(conn, &bucket, now, now - limit.window)?;
+    if hits > limit.max {
+        let retry = (window_start + limit.window - now).num_seconds().max(1);
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: retry,
+        });
+    }
+    Ok(())
+}
