@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers are thin: parse the request, call a service, render a template.
 
 pub mod account;
+pub mod admin;
 pub mod errors;
 pub mod health;
 pub mod pages;
@@ -36,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account::forgot_form)
         .service(account::forgot)
         .service(account::reset_form)
-        .service(account::reset);
+        .service(account::reset)
+        .configure(admin::configure);
 }
 
 /// The header's view of the visitor. Reads the session without creating one, so anonymous
@@ -90,6 +92,11 @@ pub fn page(template: impl Template + HasNav) -> Result<HttpResponse, AppError> 
         res.insert_header((header::CACHE_CONTROL, "public, max-age=30"));
     }
     Ok(res.body(body))
+}
+
+/// A page only for its signed-in viewer: never cached.
+pub fn page_private(template: impl Template) -> Result<HttpResponse, AppError> {
+    form_page(template, false)
 }
 
 /// A form page sent back with its errors (422), keeping what was typed.

@@ -2,6 +2,7 @@
 //! TALQY_TEST_DATABASE_URL=postgres://…) a fresh PostgreSQL database per test.
 
 mod accounts;
+mod admin;
 mod cli;
 mod drafts;
 mod health;
