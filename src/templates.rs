@@ -258,6 +258,9 @@ pub struct DraftPage {
 pub struct ProvisionPage {
     pub i18n: I18n,
     pub nav: Nav,
+    pub csrf: String,
+    pub form: CommentForm,
+    pub d: Discussion,
     pub draft_id: i64,
     pub draft_title: String,
     pub title: String,
@@ -341,4 +344,120 @@ pub struct NoticePage {
     pub heading: String,
     pub paragraphs: Vec<String>,
     pub link: Option<(String, String)>,
+}
+
+/// One comment as shown in a thread.
+#[derive(Debug, Clone)]
+pub struct CommentItem {
+    pub id: i64,
+    pub depth: i32,
+    pub author: String,
+    pub respondent: String,
+    pub organization: Option<(i64, String)>,
+    pub stance: String,
+    pub stance_label: String,
+    pub version_label: Option<String>,
+    pub reply_to: Option<String>,
+    pub created: String,
+    pub created_machine: String,
+    pub edited: bool,
+    pub withdrawn: bool,
+    pub body_html: String,
+    pub quote: Option<String>,
+    pub proposed_wording: Option<String>,
+    pub endorsements_text: String,
+    pub endorsed: bool,
+    pub can_endorse: bool,
+    pub can_reply: bool,
+    pub can_edit: bool,
+    pub can_withdraw: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ThreadView {
+    pub root: CommentItem,
+    pub replies: Vec<CommentItem>,
+}
+
+/// The comment form, or why there is none.
+#[derive(Debug, Clone)]
+pub enum CommentForm {
+    Open(Box<OpenCommentForm>),
+    SignIn(String),
+    Closed(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OpenCommentForm {
+    pub action: String,
+    pub heading: String,
+    pub submit: String,
+    pub errors: FormErrors,
+    pub idempotency_key: String,
+    pub with_stance: bool,
+    pub with_quote: bool,
+    pub stances: Vec<SelectOption>,
+    pub quote: String,
+    pub body: String,
+    pub proposed_wording: String,
+    pub organizations: Vec<SelectOption>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Discussion {
+    pub heading: String,
+    pub count_text: String,
+    pub total: i64,
+    pub base: String,
+    pub sorts: Vec<SelectOption>,
+    pub stances: Vec<SelectOption>,
+    pub respondents: Vec<SelectOption>,
+    pub orgs_only: bool,
+    pub threads: Vec<ThreadView>,
+    pub pages: i64,
+    pub page_text: String,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "thread.html")]
+pub struct ThreadPage {
+    pub i18n: I18n,
+    pub nav: Nav,
+    pub csrf: String,
+    pub title: String,
+    pub draft_id: i64,
+    pub draft_title: String,
+    pub back_url: String,
+    pub back_label: String,
+    pub threads: Vec<ThreadView>,
+    pub form: CommentForm,
+}
+
+#[derive(Template)]
+#[template(path = "comment_edit.html")]
+pub struct CommentEditPage {
+    pub i18n: I18n,
+    pub nav: Nav,
+    pub csrf: String,
+    pub errors: FormErrors,
+    pub id: i64,
+    pub body: String,
+    pub proposed_wording: String,
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+pub struct ReceiptPage {
+    pub i18n: I18n,
+    pub nav: Nav,
+    pub r: crate::services::comments::Receipt,
+    pub just_posted: bool,
+    pub created: String,
+    pub created_machine: String,
+    pub version_label: String,
+    pub status_label: String,
+    /// (display time, machine time, hash)
+    pub revisions: Vec<(String, String, String)>,
 }

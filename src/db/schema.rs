@@ -67,14 +67,6 @@ diesel::joinable!(provisions -> versions (version_id));
 diesel::joinable!(consultation_rounds -> drafts (draft_id));
 diesel::joinable!(draft_transitions -> drafts (draft_id));
 
-diesel::allow_tables_to_appear_in_same_query!(
-    drafts,
-    versions,
-    provisions,
-    consultation_rounds,
-    draft_transitions,
-);
-
 diesel::table! {
     users (id) {
         id -> BigInt,
@@ -195,8 +187,68 @@ diesel::joinable!(working_group_members -> users (user_id));
 diesel::joinable!(working_group_members -> drafts (draft_id));
 diesel::joinable!(organization_representatives -> organizations (organization_id));
 
+diesel::table! {
+    comments (id) {
+        id -> BigInt,
+        draft_id -> BigInt,
+        version_id -> BigInt,
+        provision_key -> Nullable<Text>,
+        parent_id -> Nullable<BigInt>,
+        root_id -> Nullable<BigInt>,
+        path -> Text,
+        depth -> Integer,
+        author_id -> BigInt,
+        organization_id -> Nullable<BigInt>,
+        respondent_type -> Text,
+        stance -> Text,
+        body -> Text,
+        body_html -> Text,
+        proposed_wording -> Nullable<Text>,
+        quote -> Nullable<Text>,
+        status -> Text,
+        tracking_number -> Text,
+        content_hash -> Text,
+        endorsement_count -> Integer,
+        reply_count -> Integer,
+        idempotency_key -> Text,
+        created_at -> Timestamp,
+        edited_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    comment_revisions (id) {
+        id -> BigInt,
+        comment_id -> BigInt,
+        body -> Text,
+        proposed_wording -> Nullable<Text>,
+        content_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    endorsements (id) {
+        id -> BigInt,
+        comment_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(comment_revisions -> comments (comment_id));
+diesel::joinable!(endorsements -> comments (comment_id));
+diesel::joinable!(comments -> versions (version_id));
+diesel::joinable!(comments -> users (author_id));
+diesel::joinable!(comments -> organizations (organization_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     drafts,
+    versions,
+    provisions,
+    consultation_rounds,
+    draft_transitions,
     users,
     sessions,
     email_tokens,
@@ -204,5 +256,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     organization_representatives,
     jobs,
+    rate_limits,
     audit_log,
+    comments,
+    comment_revisions,
+    endorsements,
 );

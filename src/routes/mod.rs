@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod comments;
 pub mod errors;
 pub mod health;
 pub mod pages;
@@ -38,6 +39,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account::forgot)
         .service(account::reset_form)
         .service(account::reset)
+        .service(comments::draft_discussion)
+        .service(comments::post_on_provision)
+        .service(comments::post_on_draft)
+        .service(comments::permalink)
+        .service(comments::reply)
+        .service(comments::edit_form)
+        .service(comments::edit)
+        .service(comments::withdraw)
+        .service(comments::endorse)
+        .service(comments::receipt)
         .configure(admin::configure);
 }
 
@@ -134,5 +145,7 @@ has_nav!(
     DraftPage,
     ProvisionPage,
     ErrorPage,
-    NoticePage
+    NoticePage,
+    ThreadPage,
+    ReceiptPage
 );

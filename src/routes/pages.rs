@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 
 use crate::auth::CurrentUser;
-use crate::db::models::ProvisionRow;
 use crate::domain::{DraftKind, DraftStatus, time};
 use crate::error::AppError;
 use crate::i18n::I18n;
@@ -290,56 +289,6 @@ pub async fn draft_version(
     draft_page(i18n, nav(&session, &user), detail)
 }
 
-fn provision_page(
-    i18n: I18n,
-    nav: Nav,
-    detail: DraftDetail,
-    key: &str,
-) -> Result<HttpResponse, AppError> {
-    let is_latest = detail.versions.first().map(|v| v.number) == Some(detail.version.number);
-    let base = base_url(&detail, is_latest);
-    let all = &detail.provisions;
-    let index = all
-        .iter()
-        .position(|p| p.key == key)
-        .ok_or(AppError::NotFound)?;
-    let unit = &all[index];
-    // The unit's subtree: the following provisions deeper than it.
-    let mut shown: Vec<&ProvisionRow> = all[index + 1..]
-        .iter()
-        .take_while(|p| p.depth > unit.depth)
-        .collect();
-    if unit.kind == "paragraph" {
-        shown.insert(0, unit);
-    }
-    // Its ancestors: the nearest preceding heading at each shallower depth.
-    let mut trail = Vec::new();
-    let mut depth = unit.depth;
-    for p in all[..index].iter().rev() {
-        if p.depth < depth && p.kind != "paragraph" {
-            trail.push((short_name(&i18n, p), format!("{base}/provisions/{}", p.key)));
-            depth = p.depth;
-        }
-    }
-    trail.reverse();
-    let offset = 2 - (unit.depth + 1);
-    page(ProvisionPage {
-        nav,
-        draft_id: detail.summary.draft.id,
-        draft_title: detail.summary.draft.title.clone(),
-        title: short_name(&i18n, unit),
-        key: unit.key.clone(),
-        version_label: i18n.tn("draft-version-n", "number", detail.version.number as i64),
-        trail,
-        provisions: shown
-            .into_iter()
-            .map(|p| ProvisionView::new(&i18n, p, &base, offset))
-            .collect(),
-        back_url: format!("{base}#{}", unit.key),
-        i18n,
-    })
-}
-
 #[get("/drafts/{id}/provisions/{key}")]
 pub async fn provision(
     state: web::Data<AppState>,
@@ -347,10 +296,21 @@ pub async fn provision(
     session: Session,
     user: CurrentUser,
     path: web::Path<(i64, String)>,
+    query: web::Query<crate::routes::comments::DiscussionQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (id, key) = path.into_inner();
-    let detail = load_detail(&state, id, None).await?;
-    provision_page(i18n, nav(&session, &user), detail, &key)
+    crate::routes::comments::discussion_page(
+        &state,
+        i18n,
+        &session,
+        &user,
+        id,
+        None,
+        Some(key),
+        query.into_inner(),
+        None,
+    )
+    .await
 }
 
 #[get("/drafts/{id}/versions/{number}/provisions/{key}")]
@@ -360,8 +320,19 @@ pub async fn provision_in_version(
     session: Session,
     user: CurrentUser,
     path: web::Path<(i64, i32, String)>,
+    query: web::Query<crate::routes::comments::DiscussionQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (id, number, key) = path.into_inner();
-    let detail = load_detail(&state, id, Some(number)).await?;
-    provision_page(i18n, nav(&session, &user), detail, &key)
+    crate::routes::comments::discussion_page(
+        &state,
+        i18n,
+        &session,
+        &user,
+        id,
+        Some(number),
+        Some(key),
+        query.into_inner(),
+        None,
+    )
+    .await
 }

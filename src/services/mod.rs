@@ -2,6 +2,7 @@
 //! their writes in one transaction; handlers stay thin.
 
 pub mod accounts;
+pub mod comments;
 pub mod drafts;
 pub mod import;
 pub mod mail;

@@ -1,0 +1,3 @@
+DROP TABLE endorsements;
+DROP TABLE comment_revisions;
+DROP TABLE comments;
