@@ -16,6 +16,9 @@ use crate::error::AppError;
 use crate::startup::AppState;
 
 pub const CREATED: &str = "created";
+/// A random identifier of the signed-in session, kept in its state (never sent to the
+/// browser) so that the list of devices can mark "this device".
+pub const SID: &str = "sid";
 
 /// The user of this request, if signed in.
 #[derive(Clone)]
@@ -41,6 +44,7 @@ pub fn sign_in(session: &Session, user: &UserRow, user_agent: &str) -> Result<()
     session
         .insert(CREATED, time::now().and_utc().timestamp())
         .map_err(fail)?;
+    session.insert(SID, super::random_token()).map_err(fail)?;
     super::csrf::rotate(session);
     Ok(())
 }

@@ -149,10 +149,18 @@ impl SessionStore for DbSessionStore {
         if updated == 1 {
             Ok(session_key)
         } else {
-            // Revoked or expired meanwhile: start a new session rather than revive the old one.
-            self.insert(session_state, ttl_)
-                .await
-                .map_err(UpdateError::Other)
+            // Revoked or expired meanwhile (say, signed out from another device while this
+            // request ran): start a new, anonymous session rather than revive the old one.
+            let mut state = session_state;
+            for key in [
+                USER_ID,
+                USER_AGENT,
+                super::extract::CREATED,
+                super::extract::SID,
+            ] {
+                state.remove(key);
+            }
+            self.insert(state, ttl_).await.map_err(UpdateError::Other)
         }
     }
 

@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers are thin: parse the request, call a service, render a template.
 
 pub mod account;
+pub mod account_settings;
 pub mod admin;
 pub mod comments;
 pub mod errors;
@@ -49,6 +50,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(comments::withdraw)
         .service(comments::endorse)
         .service(comments::receipt)
+        .service(account_settings::show)
+        .service(account_settings::update_profile)
+        .service(account_settings::email_form)
+        .service(account_settings::request_email_change)
+        .service(account_settings::confirm_email_form)
+        .service(account_settings::confirm_email)
+        .service(account_settings::password_form)
+        .service(account_settings::change_password)
+        .service(account_settings::sessions)
+        .service(account_settings::revoke_other_sessions)
+        .service(account_settings::revoke_session)
+        .service(account_settings::delete_form)
+        .service(account_settings::delete_account)
+        .service(account_settings::privacy)
         .configure(admin::configure);
 }
 

@@ -1,6 +1,7 @@
 //! Domain rules, shared by pages, the API and the CLI. Functions take a connection and do
 //! their writes in one transaction; handlers stay thin.
 
+pub mod account_settings;
 pub mod accounts;
 pub mod comments;
 pub mod drafts;

@@ -1,6 +1,7 @@
 //! Integration tests: the real HTTP app on port 0, against a temporary SQLite file or (with
 //! TALQY_TEST_DATABASE_URL=postgres://…) a fresh PostgreSQL database per test.
 
+mod account_settings;
 mod accounts;
 mod admin;
 mod cli;
