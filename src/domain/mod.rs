@@ -2,6 +2,7 @@
 //! known to be valid.
 
 pub mod draft;
+pub mod organization;
 pub mod time;
 pub mod user;
 

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod errors;
 pub mod health;
+pub mod organizations;
 pub mod pages;
 pub mod statics;
 
@@ -38,6 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account::forgot)
         .service(account::reset_form)
         .service(account::reset)
+        .service(organizations::organizations_list)
+        .service(organizations::organization_page)
+        .service(organizations::account_form)
+        .service(organizations::account_request)
         .configure(admin::configure);
 }
 

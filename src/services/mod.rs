@@ -2,9 +2,11 @@
 //! their writes in one transaction; handlers stay thin.
 
 pub mod accounts;
+pub mod audit;
 pub mod drafts;
 pub mod import;
 pub mod mail;
+pub mod organizations;
 
 /// One page of a longer list.
 #[derive(Debug, Clone)]
