@@ -3,6 +3,7 @@
 
 pub mod comment;
 pub mod draft;
+pub mod organization;
 pub mod time;
 pub mod user;
 

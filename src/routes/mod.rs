@@ -6,6 +6,7 @@ pub mod admin;
 pub mod comments;
 pub mod errors;
 pub mod health;
+pub mod organizations;
 pub mod pages;
 pub mod statics;
 
@@ -64,6 +65,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account_settings::delete_form)
         .service(account_settings::delete_account)
         .service(account_settings::privacy)
+        .service(organizations::organizations_list)
+        .service(organizations::organization_page)
+        .service(organizations::account_form)
+        .service(organizations::account_request)
         .configure(admin::configure);
 }
 

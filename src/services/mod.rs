@@ -3,10 +3,12 @@
 
 pub mod account_settings;
 pub mod accounts;
+pub mod audit;
 pub mod comments;
 pub mod drafts;
 pub mod import;
 pub mod mail;
+pub mod organizations;
 
 /// One page of a longer list.
 #[derive(Debug, Clone)]

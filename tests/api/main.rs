@@ -8,5 +8,6 @@ mod cli;
 mod drafts;
 mod health;
 mod helpers;
+mod organizations;
 mod pages;
 mod schema;

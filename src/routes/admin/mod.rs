@@ -4,6 +4,7 @@
 //! route cannot escape the guard or the test.
 
 mod dashboard;
+mod organizations;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -45,6 +46,7 @@ impl AdminRoute {
 pub fn admin_routes() -> Vec<AdminRoute> {
     let mut all = Vec::new();
     all.extend(dashboard::routes());
+    all.extend(organizations::routes());
     all
 }
 
