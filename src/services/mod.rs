@@ -2,9 +2,13 @@
 //! their writes in one transaction; handlers stay thin.
 
 pub mod accounts;
+pub mod audit;
+pub mod draft_admin;
 pub mod drafts;
 pub mod import;
 pub mod mail;
+pub mod user_admin;
+pub mod working_groups;
 
 /// One page of a longer list.
 #[derive(Debug, Clone)]

@@ -3,6 +3,8 @@
 
 mod accounts;
 mod admin;
+mod admin_drafts;
+mod admin_users;
 mod cli;
 mod drafts;
 mod health;

@@ -4,6 +4,9 @@
 //! route cannot escape the guard or the test.
 
 mod dashboard;
+mod drafts;
+mod groups;
+mod users;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -45,6 +48,9 @@ impl AdminRoute {
 pub fn admin_routes() -> Vec<AdminRoute> {
     let mut all = Vec::new();
     all.extend(dashboard::routes());
+    all.extend(users::routes());
+    all.extend(drafts::routes());
+    all.extend(groups::routes());
     all
 }
 
