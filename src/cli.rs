@@ -40,6 +40,14 @@ pub enum Command {
     /// Manage drafts.
     #[command(subcommand)]
     Draft(DraftCommand),
+    /// Make an account an administrator, creating it when needed. A new account gets a
+    /// one-hour link to choose its password: no password is ever typed on a command line.
+    CreateAdmin {
+        email: String,
+        /// The name shown for a new account (default: the part of the address before @).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +142,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || migrate(&config, status)).await?
         }
         Command::Draft(cmd) => tokio::task::spawn_blocking(move || draft(&config, cmd)).await?,
+        Command::CreateAdmin { email, name } => {
+            tokio::task::spawn_blocking(move || create_admin(&config, &email, name.as_deref()))
+                .await?
+        }
     }
 }
 
@@ -199,6 +211,44 @@ fn migrate(config: &Config, status: bool) -> anyhow::Result<()> {
                 last = table;
             }
             println!("  {column}");
+        }
+    }
+    Ok(())
+}
+
+fn create_admin(config: &Config, email: &str, name: Option<&str>) -> anyhow::Result<()> {
+    use crate::services::user_admin::{self, CreatedAdmin};
+    let db = open_db(config)?;
+    match user_admin::create_admin(&mut *db.conn()?, config, email, name)? {
+        CreatedAdmin::Created { id, link } => {
+            println!(
+                "created administrator account {id} for {}",
+                email.trim().to_lowercase()
+            );
+            println!("Choose its password within one hour at:");
+            println!("{link}");
+        }
+        CreatedAdmin::Promoted {
+            id,
+            was_admin,
+            blocked,
+            link,
+        } => {
+            if was_admin {
+                println!("account {id} is already an administrator");
+            } else {
+                println!("account {id} is now an administrator");
+            }
+            if let Some(reason) = blocked {
+                println!(
+                    "note: the account is blocked ({reason}); another administrator can lift the block at {}",
+                    config.public_url(&format!("/admin/users/{id}"))
+                );
+            }
+            if let Some(link) = link {
+                println!("It has no password yet. Choose one within one hour at:");
+                println!("{link}");
+            }
         }
     }
     Ok(())

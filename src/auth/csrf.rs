@@ -38,6 +38,29 @@ struct Field {
     csrf_token: Option<String>,
 }
 
+/// Parses a urlencoded form body after checking its CSRF token against the session's (403,
+/// nothing read, when it does not match). For extractors with their own body limit.
+pub fn check_form<T: DeserializeOwned>(session: &Session, body: &[u8]) -> Result<T, AppError> {
+    let sent = serde_urlencoded::from_bytes::<Field>(body)
+        .ok()
+        .and_then(|f| f.csrf_token)
+        .unwrap_or_default();
+    let expected = session
+        .get::<String>(SESSION_KEY)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let valid = !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()));
+    if !valid {
+        return Err(AppError::Forbidden(
+            "This form has expired or was not sent from Talqy. Go back, reload the page and try again."
+                .into(),
+        ));
+    }
+    serde_urlencoded::from_bytes::<T>(body)
+        .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))
+}
+
 /// A urlencoded form body whose CSRF token has been checked.
 pub struct CsrfForm<T>(pub T);
 
@@ -50,26 +73,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let body = body.await?;
-            let sent = serde_urlencoded::from_bytes::<Field>(&body)
-                .ok()
-                .and_then(|f| f.csrf_token)
-                .unwrap_or_default();
-            let expected = session
-                .get::<String>(SESSION_KEY)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            let valid =
-                !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()));
-            if !valid {
-                return Err(AppError::Forbidden(
-                    "This form has expired or was not sent from Talqy. Go back, reload the page and try again."
-                        .into(),
-                )
-                .into());
-            }
-            let form = serde_urlencoded::from_bytes::<T>(&body)
-                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+            let form = check_form::<T>(&session, &body)?;
             Ok(CsrfForm(form))
         })
     }

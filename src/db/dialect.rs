@@ -65,14 +65,17 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
 
 /// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock
 /// up front so that two writers never deadlock upgrading read locks; the busy timeout then
-/// queues them. PostgreSQL uses an ordinary transaction.
+/// queues them. PostgreSQL uses an ordinary transaction. Called inside another transaction
+/// (a service step wrapped together with its audit record), it becomes a savepoint of it.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    let nested = matches!(conn, DbConn::Sqlite(_)) && in_sqlite_transaction(conn)?;
     match conn {
         DbConn::Postgres(_) => conn.transaction(f),
+        DbConn::Sqlite(_) if nested => conn.transaction(f),
         DbConn::Sqlite(_) => {
             with_sqlite(conn, |c| {
                 AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
@@ -89,6 +92,14 @@ where
             }
         }
     }
+}
+
+fn in_sqlite_transaction(conn: &mut DbConn) -> QueryResult<bool> {
+    with_sqlite(conn, |c| {
+        Ok(AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_some())
+    })
 }
 
 fn with_sqlite<T>(

@@ -1,5 +1,5 @@
 //! The audit log: who did what to which subject, and when. Written in the same transaction
-//! as the change it records.
+//! as the action, so a row exists exactly when the action happened.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -8,15 +8,16 @@ use crate::db::DbConn;
 use crate::db::schema::audit_log;
 use crate::domain::time;
 
-/// Records one action. `subject` names what was acted on, e.g. `user:12`; `detail` is a
-/// short human-readable note (never a password, token or message body).
+/// Records one action. `actor_id` is `None` for the command line and the system; `subject`
+/// names what was acted on (`user:12`, `draft:3`); `detail` is a short note or JSON, usually
+/// `{"before": …, "after": …}` — never a password, token or message body.
 pub fn record(
     conn: &mut DbConn,
     actor_id: Option<i64>,
     action: &str,
     subject: &str,
     detail: &str,
-) -> QueryResult<i64> {
+) -> QueryResult<()> {
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::actor_id.eq(actor_id),
@@ -25,11 +26,11 @@ pub fn record(
             audit_log::detail.eq(detail),
             audit_log::created_at.eq(time::now()),
         ))
-        .returning(audit_log::id)
-        .get_result(conn)
+        .execute(conn)?;
+    Ok(())
 }
 
-/// One recorded action.
+/// One row of the log.
 #[derive(Debug, Clone, Queryable)]
 pub struct AuditEntry {
     pub id: i64,
@@ -40,11 +41,12 @@ pub struct AuditEntry {
     pub created_at: NaiveDateTime,
 }
 
-/// Everything recorded about `subject`, oldest first.
-pub fn for_subject(conn: &mut DbConn, subject: &str) -> QueryResult<Vec<AuditEntry>> {
+/// The latest `limit` entries about one subject, newest first.
+pub fn for_subject(conn: &mut DbConn, subject: &str, limit: i64) -> QueryResult<Vec<AuditEntry>> {
     audit_log::table
         .filter(audit_log::subject.eq(subject))
-        .order(audit_log::id.asc())
+        .order(audit_log::id.desc())
+        .limit(limit)
         .select((
             audit_log::id,
             audit_log::actor_id,

@@ -5,10 +5,13 @@ pub mod account_settings;
 pub mod accounts;
 pub mod audit;
 pub mod comments;
+pub mod draft_admin;
 pub mod drafts;
 pub mod import;
 pub mod mail;
 pub mod organizations;
+pub mod user_admin;
+pub mod working_groups;
 
 /// One page of a longer list.
 #[derive(Debug, Clone)]

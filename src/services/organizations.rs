@@ -961,7 +961,9 @@ pub fn request_detail(conn: &mut DbConn, id: i64) -> Result<RequestDetail, AppEr
             (s.requester_name, s.request.position, status)
         })
         .collect();
-    let entries = audit::for_subject(conn, &request_subject(id))?;
+    // Oldest first on the request page.
+    let mut entries = audit::for_subject(conn, &request_subject(id), 200)?;
+    entries.reverse();
     let mut history = Vec::new();
     for e in entries {
         let actor_name = match e.actor_id {

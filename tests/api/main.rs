@@ -4,6 +4,8 @@
 mod account_settings;
 mod accounts;
 mod admin;
+mod admin_drafts;
+mod admin_users;
 mod cli;
 mod drafts;
 mod health;

@@ -4,7 +4,10 @@
 //! route cannot escape the guard or the test.
 
 mod dashboard;
+mod drafts;
+mod groups;
 mod organizations;
+mod users;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -47,6 +50,9 @@ pub fn admin_routes() -> Vec<AdminRoute> {
     let mut all = Vec::new();
     all.extend(dashboard::routes());
     all.extend(organizations::routes());
+    all.extend(users::routes());
+    all.extend(drafts::routes());
+    all.extend(groups::routes());
     all
 }
 
