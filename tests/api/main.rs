@@ -3,6 +3,7 @@
 
 mod cli;
 mod drafts;
+mod email;
 mod health;
 mod helpers;
 mod pages;
