@@ -2,17 +2,20 @@
 //! variables. Every value is checked once here so that a bad one stops start-up with a
 //! single line naming the setting.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::db::DatabaseUrl;
 
-const SETTINGS: [&str; 12] = [
+const SETTINGS: [&str; 22] = [
     "database_url",
     "bind",
     "base_url",
@@ -25,7 +28,47 @@ const SETTINGS: [&str; 12] = [
     "session_idle_minutes",
     "session_absolute_hours",
     "trust_proxy_headers",
+    "mail_transport",
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_username",
+    "smtp_password",
+    "mail_from",
+    "mail_reply_to",
+    "mail_max_attempts",
+    "mail_retry_base_seconds",
 ];
+
+/// A value that must never reach a log: its `Debug` prints `***` (or `""` when empty, so an
+/// operator can still tell whether it is set).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("***")
+        }
+    }
+}
 
 /// Raw settings as read from the providers; [`Settings::validate`] turns them into [`Config`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +89,17 @@ pub struct Settings {
     pub session_absolute_hours: i64,
     /// Read the client address from X-Forwarded-For (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
+    pub mail_transport: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: String,
+    pub smtp_username: String,
+    pub smtp_password: Secret,
+    pub mail_from: String,
+    /// Empty means no Reply-To header.
+    pub mail_reply_to: String,
+    pub mail_max_attempts: i32,
+    pub mail_retry_base_seconds: u64,
 }
 
 impl Default for Settings {
@@ -63,6 +117,16 @@ impl Default for Settings {
             session_idle_minutes: 12 * 60,
             session_absolute_hours: 14 * 24,
             trust_proxy_headers: false,
+            mail_transport: "file".into(),
+            smtp_host: "localhost".into(),
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: String::new(),
+            smtp_password: Secret::default(),
+            mail_from: "Talqy <no-reply@localhost>".into(),
+            mail_reply_to: String::new(),
+            mail_max_attempts: 8,
+            mail_retry_base_seconds: 30,
         }
     }
 }
@@ -88,6 +152,45 @@ pub struct Config {
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
     pub trust_proxy_headers: bool,
+    pub mail: MailConfig,
+}
+
+/// How email leaves the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Development: `.eml` files under `<data_dir>/mail/`.
+    File,
+    /// Production: an SMTP relay.
+    Smtp,
+    /// Tests: kept in memory. Not selectable from a file or the environment.
+    Memory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text: only for a relay on the same host or a trusted network.
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// Checked email settings.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: String,
+    pub smtp_password: Secret,
+    pub from: Mailbox,
+    pub reply_to: Option<Mailbox>,
+    /// Attempts before a message is parked for an administrator.
+    pub max_attempts: i32,
+    /// The first retry waits this long, then twice as long each time (capped at one hour).
+    pub retry_base: Duration,
 }
 
 /// The key that signs and encrypts cookies. Debug never shows it.
@@ -277,6 +380,7 @@ impl Settings {
         }
         let data_dir = PathBuf::from(&self.data_dir);
         let secret_key = SecretKey::resolve(&self.secret_key, &data_dir)?;
+        let mail = self.validate_mail()?;
         Ok(Config {
             database,
             bind,
@@ -290,6 +394,94 @@ impl Settings {
             session_idle_minutes: self.session_idle_minutes,
             session_absolute_hours: self.session_absolute_hours,
             trust_proxy_headers: self.trust_proxy_headers,
+            mail,
+        })
+    }
+}
+
+impl Settings {
+    fn validate_mail(&self) -> Result<MailConfig, ConfigError> {
+        let transport = match self.mail_transport.as_str() {
+            "file" => MailTransport::File,
+            "smtp" => MailTransport::Smtp,
+            other => {
+                return Err(ConfigError::new(
+                    "mail_transport",
+                    format!("'{other}' is neither 'file' nor 'smtp'"),
+                ));
+            }
+        };
+        let host = self.smtp_host.trim();
+        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/') {
+            return Err(ConfigError::new(
+                "smtp_host",
+                format!("'{}' is not a host name", self.smtp_host),
+            ));
+        }
+        if self.smtp_port == 0 {
+            return Err(ConfigError::new("smtp_port", "must be between 1 and 65535"));
+        }
+        let smtp_tls = match self.smtp_tls.as_str() {
+            "none" => SmtpTls::None,
+            "starttls" => SmtpTls::StartTls,
+            "tls" => SmtpTls::Tls,
+            other => {
+                return Err(ConfigError::new(
+                    "smtp_tls",
+                    format!("'{other}' is not one of 'starttls', 'tls' or 'none'"),
+                ));
+            }
+        };
+        if self.smtp_username.is_empty() && !self.smtp_password.is_empty() {
+            return Err(ConfigError::new(
+                "smtp_username",
+                "is empty but smtp_password is set",
+            ));
+        }
+        let from: Mailbox = self.mail_from.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "mail_from",
+                format!(
+                    "'{}' is not an address like 'Talqy <no-reply@example.org>'",
+                    self.mail_from
+                ),
+            )
+        })?;
+        let reply_to = match self.mail_reply_to.trim() {
+            "" => None,
+            raw => Some(raw.parse::<Mailbox>().map_err(|_| {
+                ConfigError::new(
+                    "mail_reply_to",
+                    format!(
+                        "'{}' is not an address like 'Secretariat <wg@example.org>'",
+                        self.mail_reply_to
+                    ),
+                )
+            })?),
+        };
+        if !(1..=100).contains(&self.mail_max_attempts) {
+            return Err(ConfigError::new(
+                "mail_max_attempts",
+                "must be between 1 and 100",
+            ));
+        }
+        if !(1..=3600).contains(&self.mail_retry_base_seconds) {
+            return Err(ConfigError::new(
+                "mail_retry_base_seconds",
+                "must be between 1 and 3600",
+            ));
+        }
+        Ok(MailConfig {
+            transport,
+            smtp_host: host.to_string(),
+            smtp_port: self.smtp_port,
+            smtp_tls,
+            smtp_username: self.smtp_username.clone(),
+            smtp_password: self.smtp_password.clone(),
+            from,
+            reply_to,
+            max_attempts: self.mail_max_attempts,
+            retry_base: Duration::from_secs(self.mail_retry_base_seconds),
         })
     }
 }
@@ -299,5 +491,116 @@ impl Config {
     pub fn public_url(&self, path: &str) -> String {
         let base = self.base_url.as_str().trim_end_matches('/');
         format!("{base}{path}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Change = Box<dyn FnOnce(&mut Settings)>;
+
+    // Only the mail part is validated, so no test depends on (or writes to) the data folder.
+    fn mail_with(change: impl FnOnce(&mut Settings)) -> Result<MailConfig, ConfigError> {
+        let mut settings = Settings::default();
+        change(&mut settings);
+        settings.validate_mail()
+    }
+
+    #[test]
+    fn mail_defaults_write_files_and_retry_eight_times() {
+        let mail = mail_with(|_| {}).unwrap();
+        assert_eq!(mail.transport, MailTransport::File);
+        assert_eq!(mail.smtp_host, "localhost");
+        assert_eq!(mail.smtp_port, 587);
+        assert_eq!(mail.smtp_tls, SmtpTls::StartTls);
+        assert_eq!(mail.from.to_string(), "Talqy <no-reply@localhost>");
+        assert!(mail.reply_to.is_none());
+        assert_eq!(mail.max_attempts, 8);
+        assert_eq!(mail.retry_base, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn every_bad_mail_value_names_its_setting() {
+        let cases: Vec<(&str, Change)> = vec![
+            (
+                "mail_transport",
+                Box::new(|s| s.mail_transport = "memory".into()),
+            ),
+            (
+                "mail_transport",
+                Box::new(|s| s.mail_transport = "sendmail".into()),
+            ),
+            ("smtp_host", Box::new(|s| s.smtp_host = " ".into())),
+            ("smtp_port", Box::new(|s| s.smtp_port = 0)),
+            ("smtp_tls", Box::new(|s| s.smtp_tls = "ssl".into())),
+            (
+                "smtp_username",
+                Box::new(|s| s.smtp_password = Secret::new("pw")),
+            ),
+            ("mail_from", Box::new(|s| s.mail_from = "no address".into())),
+            (
+                "mail_reply_to",
+                Box::new(|s| s.mail_reply_to = "wg@".into()),
+            ),
+            ("mail_max_attempts", Box::new(|s| s.mail_max_attempts = 0)),
+            (
+                "mail_retry_base_seconds",
+                Box::new(|s| s.mail_retry_base_seconds = 0),
+            ),
+        ];
+        for (setting, change) in cases {
+            let err = mail_with(change).unwrap_err();
+            assert_eq!(err.setting, setting, "{err}");
+        }
+    }
+
+    #[test]
+    fn smtp_settings_are_read() {
+        let mail = mail_with(|s| {
+            s.mail_transport = "smtp".into();
+            s.smtp_host = "smtp.example.org".into();
+            s.smtp_port = 465;
+            s.smtp_tls = "tls".into();
+            s.smtp_username = "talqy".into();
+            s.smtp_password = Secret::new("hunter2");
+            s.mail_reply_to = "Secretariat <wg@example.org>".into();
+        })
+        .unwrap();
+        assert_eq!(mail.transport, MailTransport::Smtp);
+        assert_eq!(mail.smtp_tls, SmtpTls::Tls);
+        assert_eq!(mail.smtp_password.expose(), "hunter2");
+        assert_eq!(
+            mail.reply_to.unwrap().to_string(),
+            "Secretariat <wg@example.org>"
+        );
+    }
+
+    #[test]
+    fn the_smtp_password_is_never_printed() {
+        let settings = Settings {
+            smtp_username: "talqy".into(),
+            smtp_password: Secret::new("hunter2"),
+            ..Settings::default()
+        };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+        let printed = format!("{:?}", settings.validate_mail().unwrap());
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("smtp_password: ***"), "{printed}");
+    }
+
+    #[test]
+    fn every_setting_can_come_from_the_environment() {
+        let value = serde_json::to_value(Settings::default()).unwrap();
+        let mut fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut read: Vec<&str> = SETTINGS.to_vec();
+        fields.sort();
+        read.sort();
+        assert_eq!(fields, read);
     }
 }

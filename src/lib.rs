@@ -12,6 +12,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod i18n;
+pub mod jobs;
 pub mod markdown;
 pub mod rate_limit;
 pub mod routes;

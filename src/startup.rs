@@ -18,7 +18,8 @@ use crate::auth::session_store::DbSessionStore;
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::routes;
+use crate::email::Mailer;
+use crate::{jobs, routes};
 
 /// Shared by every handler.
 pub struct AppState {
@@ -34,7 +35,12 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    mailer: Mailer,
+    worker: bool,
 }
+
+/// How long a stopping server waits for the job worker to finish the job in hand.
+const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Application {
     /// Connects to the database (applying migrations) and binds the listener.
@@ -51,6 +57,18 @@ impl Application {
         config: Config,
         db: Db,
         handle_signals: bool,
+    ) -> anyhow::Result<Application> {
+        let mailer = Mailer::from_config(&config)?;
+        Self::build_with_mailer(config, db, handle_signals, mailer)
+    }
+
+    /// Like [`Application::build_with_db`], with a given mailer (tests inject a memory one
+    /// or one that talks to a fake SMTP server).
+    pub fn build_with_mailer(
+        config: Config,
+        db: Db,
+        handle_signals: bool,
+        mailer: Mailer,
     ) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
@@ -112,7 +130,20 @@ impl Application {
             port,
             server: server.run(),
             db,
+            mailer,
+            worker: true,
         })
+    }
+
+    /// Whether `run_until_stopped` runs the job worker (on by default). Tests turn it off
+    /// and run jobs explicitly.
+    pub fn with_worker(mut self, enabled: bool) -> Application {
+        self.worker = enabled;
+        self
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
     }
 
     pub fn port(&self) -> u16 {
@@ -124,11 +155,31 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM (actix-web drains open requests before returning),
-    /// running the periodic tasks alongside.
+    /// running the periodic tasks and the job worker alongside. On the way out the worker
+    /// finishes the job in hand (up to 5 s; a job cut short runs again once its lease ends).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let ticker = tokio::spawn(periodic_tasks(self.db.clone()));
+        let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+        let worker = self.worker.then(|| {
+            tokio::spawn(jobs::run_worker(
+                self.db.clone(),
+                self.mailer.clone(),
+                stopped,
+            ))
+        });
         let result = self.server.await;
         ticker.abort();
+        let _ = stop_worker.send(true);
+        if let Some(worker) = worker {
+            let abort = worker.abort_handle();
+            if tokio::time::timeout(WORKER_STOP_TIMEOUT, worker)
+                .await
+                .is_err()
+            {
+                abort.abort();
+                tracing::warn!("the job worker did not stop in time and was cancelled");
+            }
+        }
         tracing::info!("server stopped");
         result
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Text, Timestamp};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::DbConn;
@@ -126,6 +126,76 @@ pub fn insert_provisions(
         DbConn::Postgres(c) => diesel::insert_into(provisions::table)
             .values(rows)
             .execute(c),
+    }
+}
+
+/// Leases the next due job of the queue to `worker_id` until `locked_until`, or returns
+/// `None` when nothing is due. A job is due when it is neither done nor parked, its `run_at`
+/// has come, and it is not leased (or its lease ran out: its worker died).
+///
+/// PostgreSQL: one `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`, so
+/// concurrent workers on any number of instances each take a different row without waiting
+/// for one another. SQLite: a cheap read first (so an idle worker never takes the write
+/// lock), then select and update inside `BEGIN IMMEDIATE`, which serializes claimers.
+pub fn claim_job(
+    conn: &mut DbConn,
+    worker_id: &str,
+    now: chrono::NaiveDateTime,
+    locked_until: chrono::NaiveDateTime,
+) -> QueryResult<Option<super::models::JobRow>> {
+    use super::models::JobRow;
+    use super::schema::jobs;
+    match conn {
+        DbConn::Postgres(c) => diesel::sql_query(
+            "UPDATE jobs SET locked_by = $1, locked_until = $2 \
+             WHERE id = (SELECT id FROM jobs \
+                 WHERE done_at IS NULL AND parked_at IS NULL AND run_at <= $3 \
+                 AND (locked_until IS NULL OR locked_until < $3) \
+                 ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, kind, payload, run_at, attempts, max_attempts, last_error, \
+                 locked_by, locked_until, done_at, parked_at, created_at",
+        )
+        .bind::<Text, _>(worker_id)
+        .bind::<Timestamp, _>(locked_until)
+        .bind::<Timestamp, _>(now)
+        .get_result::<JobRow>(c)
+        .optional(),
+        DbConn::Sqlite(_) => {
+            let any_due = jobs::table
+                .select(jobs::id)
+                .filter(jobs::done_at.is_null())
+                .filter(jobs::parked_at.is_null())
+                .filter(jobs::run_at.le(now))
+                .filter(jobs::locked_until.is_null().or(jobs::locked_until.lt(now)))
+                .first::<i64>(conn)
+                .optional()?;
+            if any_due.is_none() {
+                return Ok(None);
+            }
+            write_transaction(conn, |conn| {
+                let job = jobs::table
+                    .select(JobRow::as_select())
+                    .filter(jobs::done_at.is_null())
+                    .filter(jobs::parked_at.is_null())
+                    .filter(jobs::run_at.le(now))
+                    .filter(jobs::locked_until.is_null().or(jobs::locked_until.lt(now)))
+                    .order((jobs::run_at, jobs::id))
+                    .first(conn)
+                    .optional()?;
+                let Some(mut job) = job else {
+                    return Ok(None);
+                };
+                diesel::update(jobs::table.find(job.id))
+                    .set((
+                        jobs::locked_by.eq(worker_id),
+                        jobs::locked_until.eq(locked_until),
+                    ))
+                    .execute(conn)?;
+                job.locked_by = Some(worker_id.to_string());
+                job.locked_until = Some(locked_until);
+                Ok(Some(job))
+            })
+        }
     }
 }
 

@@ -87,6 +87,7 @@ fn browser(app: &TestApp, user_agent: &str) -> TestApp {
             .build()
             .unwrap(),
         _database: TestDatabase::Borrowed,
+        mailer: app.mailer.clone(),
     }
 }
 

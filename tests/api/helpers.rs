@@ -1,8 +1,9 @@
 use std::path::PathBuf;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use talqy::config::{Config, Settings};
+use talqy::config::{Config, MailTransport, Settings};
 use talqy::db::{Backend, DatabaseUrl, Db, DbConn, PooledConn};
+use talqy::email::{Mailer, SentEmail};
 use talqy::services::drafts::{self, DraftInput};
 use talqy::startup::Application;
 
@@ -102,6 +103,7 @@ pub fn test_config(database: DatabaseUrl) -> Config {
     config.database = database;
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.pool_size = 4;
+    config.mail.transport = MailTransport::Memory;
     config
 }
 
@@ -109,6 +111,9 @@ pub struct TestApp {
     pub address: String,
     pub db: Db,
     pub client: reqwest::Client,
+    /// A memory mailer unless the test configured another transport. The app runs no
+    /// background worker: tests run jobs with [`TestApp::run_pending_jobs`].
+    pub mailer: Mailer,
     // Dropped last: the server and pool go first.
     pub _database: TestDatabase,
 }
@@ -126,7 +131,10 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .unwrap()
         .expect("connect test database");
-    let app = Application::build_with_db(config, db.clone(), false).expect("build app");
+    let mailer = Mailer::from_config(&config).expect("build mailer");
+    let app = Application::build_with_mailer(config, db.clone(), false, mailer.clone())
+        .expect("build app")
+        .with_worker(false);
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
@@ -138,6 +146,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         address,
         db,
         client,
+        mailer,
         _database: database,
     }
 }
@@ -145,6 +154,16 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
 impl TestApp {
     pub fn conn(&self) -> PooledConn {
         self.db.conn().expect("test connection")
+    }
+
+    /// Runs the job worker until no job is due; returns how many jobs it processed.
+    pub async fn run_pending_jobs(&self) -> usize {
+        talqy::jobs::run_pending(&self.db, &self.mailer, "test-worker").await
+    }
+
+    /// The messages the memory mailer has sent so far, oldest first.
+    pub fn emails(&self) -> Vec<SentEmail> {
+        self.mailer.sent()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -298,6 +317,7 @@ impl TestApp {
                 .build()
                 .unwrap(),
             _database: TestDatabase::Borrowed,
+            mailer: self.mailer.clone(),
         }
     }
 

@@ -8,6 +8,7 @@ mod admin_drafts;
 mod admin_users;
 mod cli;
 mod drafts;
+mod email;
 mod health;
 mod helpers;
 mod organizations;
