@@ -243,6 +243,62 @@ diesel::joinable!(comments -> versions (version_id));
 diesel::joinable!(comments -> users (author_id));
 diesel::joinable!(comments -> organizations (organization_id));
 
+diesel::table! {
+    triage (comment_id) {
+        comment_id -> BigInt,
+        status -> Text,
+        assignee_id -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    triage_tags (id) {
+        id -> BigInt,
+        comment_id -> BigInt,
+        tag -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    triage_notes (id) {
+        id -> BigInt,
+        comment_id -> BigInt,
+        author_id -> Nullable<BigInt>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dispositions (id) {
+        id -> BigInt,
+        comment_id -> BigInt,
+        decision -> Text,
+        duplicate_of -> Nullable<BigInt>,
+        justification -> Text,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    revision_links (id) {
+        id -> BigInt,
+        version_id -> BigInt,
+        provision_key -> Text,
+        comment_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(triage -> comments (comment_id));
+diesel::joinable!(triage_tags -> comments (comment_id));
+diesel::joinable!(triage_notes -> comments (comment_id));
+diesel::joinable!(revision_links -> comments (comment_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     drafts,
     versions,
@@ -261,4 +317,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     comments,
     comment_revisions,
     endorsements,
+    triage,
+    triage_tags,
+    triage_notes,
+    dispositions,
+    revision_links,
 );
