@@ -24,7 +24,9 @@ impl Limit {
     }
 }
 
-pub const SIGN_IN_PER_IP: Limit = Limit::per_minutes("signin-ip", 30, 15);
+// Generous per address: a university or ministry network signs many people in from one IP;
+// the per-account limit is what stops guessing.
+pub const SIGN_IN_PER_IP: Limit = Limit::per_minutes("signin-ip", 100, 15);
 pub const SIGN_IN_PER_ACCOUNT: Limit = Limit::per_minutes("signin-account", 8, 15);
 pub const REGISTER_PER_IP: Limit = Limit::per_minutes("register-ip", 10, 60);
 pub const RESET_PER_IP: Limit = Limit::per_minutes("reset-ip", 10, 60);

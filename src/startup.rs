@@ -107,7 +107,7 @@ impl Application {
                             "camera=(), microphone=(), geolocation=()",
                         )),
                 )
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     actix_web::error::InternalError::from_response(

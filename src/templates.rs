@@ -157,6 +157,8 @@ pub struct ProvisionView {
     pub body_html: String,
     pub permalink: String,
     pub permalink_label: String,
+    /// The discussion link: its text and the number of comments.
+    pub comments: Option<(String, i64)>,
 }
 
 impl ProvisionView {
@@ -178,6 +180,7 @@ impl ProvisionView {
             },
             permalink: format!("{base}/provisions/{}", p.key),
             permalink_label: i18n.ts("draft-permalink-to", "name", &short_name(i18n, p)),
+            comments: None,
         }
     }
 }
@@ -240,6 +243,7 @@ pub struct DraftHead {
 pub struct DraftPage {
     pub i18n: I18n,
     pub nav: Nav,
+    pub whole_draft_comments: String,
     pub draft: DraftHead,
     pub is_latest: bool,
     pub viewing_text: String,

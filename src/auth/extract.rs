@@ -49,8 +49,11 @@ pub fn sign_in(session: &Session, user: &UserRow, user_agent: &str) -> Result<()
     Ok(())
 }
 
+/// Ends the signed-in session. The session continues anonymously under a new key (so that the
+/// "signed out" notice can be shown); everything it held is gone.
 pub fn sign_out(session: &Session) {
-    session.purge();
+    session.clear();
+    session.renew();
 }
 
 async fn load(req: &HttpRequest) -> Result<Option<UserRow>, AppError> {

@@ -156,14 +156,20 @@ pub async fn drafts_list(
     })
 }
 
+type Counts = std::collections::HashMap<Option<String>, i64>;
+
 async fn load_detail(
     state: &AppState,
     id: i64,
     number: Option<i32>,
-) -> Result<DraftDetail, AppError> {
+) -> Result<(DraftDetail, Counts), AppError> {
     state
         .db
-        .run(move |conn| drafts::public_detail(conn, id, number))
+        .run(move |conn| {
+            let detail = drafts::public_detail(conn, id, number)?;
+            let counts = crate::services::comments::counts_by_provision(conn, id)?;
+            Ok((detail, counts))
+        })
         .await
 }
 
@@ -176,7 +182,11 @@ fn base_url(detail: &DraftDetail, is_latest: bool) -> String {
     }
 }
 
-fn draft_page(i18n: I18n, nav: Nav, detail: DraftDetail) -> Result<HttpResponse, AppError> {
+fn draft_page(
+    i18n: I18n,
+    nav: Nav,
+    (detail, counts): (DraftDetail, Counts),
+) -> Result<HttpResponse, AppError> {
     let now = time::now();
     let latest = detail.versions.first().map(|v| v.number);
     let is_latest = latest == Some(detail.version.number);
@@ -185,8 +195,20 @@ fn draft_page(i18n: I18n, nav: Nav, detail: DraftDetail) -> Result<HttpResponse,
     let provisions: Vec<ProvisionView> = detail
         .provisions
         .iter()
-        .map(|p| ProvisionView::new(&i18n, p, &base, 2))
+        .map(|p| {
+            let mut v = ProvisionView::new(&i18n, p, &base, 2);
+            if p.kind != "chapter" && p.kind != "section" {
+                let n = counts.get(&Some(p.key.clone())).copied().unwrap_or(0);
+                v.comments = Some((i18n.tn("provision-comments", "count", n), n));
+            }
+            v
+        })
         .collect();
+    let whole_draft_comments = i18n.tn(
+        "comments-count",
+        "count",
+        counts.get(&None).copied().unwrap_or(0),
+    );
     let toc = detail
         .provisions
         .iter()
@@ -228,6 +250,7 @@ fn draft_page(i18n: I18n, nav: Nav, detail: DraftDetail) -> Result<HttpResponse,
         .collect();
     page(DraftPage {
         nav,
+        whole_draft_comments,
         draft: DraftHead {
             id: d.draft.id,
             title: d.draft.title.clone(),

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::DbConn;
 use crate::db::dialect::write_transaction;
-use crate::db::models::UserRow;
+use crate::db::models::{ProvisionRow, UserRow};
 use crate::db::schema::{
     comment_revisions, comments, consultation_rounds, drafts, endorsements,
     organization_representatives, organizations, provisions, users, versions,
@@ -275,20 +275,32 @@ pub fn organizations_for(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<(i6
         .load(conn)
 }
 
+/// The words of a provision and everything under it (an article's paragraphs), for checking
+/// that a quotation really comes from it.
 fn provision_text(conn: &mut DbConn, version_id: i64, key: &str) -> Result<String, AppError> {
-    let row: Option<(Option<String>, Option<String>, String)> = provisions::table
+    let all: Vec<ProvisionRow> = provisions::table
         .filter(provisions::version_id.eq(version_id))
-        .filter(provisions::key.eq(key))
-        .select((provisions::label, provisions::heading, provisions::body))
-        .first(conn)
-        .optional()?;
-    let (label, heading, body) = row.ok_or(AppError::NotFound)?;
-    Ok(format!(
-        "{} {} {}",
-        label.unwrap_or_default(),
-        heading.unwrap_or_default(),
-        crate::markdown::to_plain_text(&body)
-    ))
+        .order(provisions::position)
+        .select(ProvisionRow::as_select())
+        .load(conn)?;
+    let start = all
+        .iter()
+        .position(|p| p.key == key)
+        .ok_or(AppError::NotFound)?;
+    let depth = all[start].depth;
+    let text = std::iter::once(&all[start])
+        .chain(all[start + 1..].iter().take_while(|p| p.depth > depth))
+        .map(|p| {
+            format!(
+                "{} {} {}",
+                p.label.as_deref().unwrap_or_default(),
+                p.heading.as_deref().unwrap_or_default(),
+                crate::markdown::to_plain_text(&p.body)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(text)
 }
 
 /// Posts a comment, or a reply when `parent_id` is given. The receipt is returned only after

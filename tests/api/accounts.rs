@@ -107,6 +107,8 @@ async fn register_verify_and_sign_in() {
     // Sign out ends the session.
     let res = app.post_form("/logout", &[]).await;
     assert_eq!(res.status().as_u16(), 303);
+    let (_, doc) = app.get_html("/").await;
+    assert_eq!(texts(&doc, ".flash"), vec!["You are signed out."]);
     assert_eq!(app.signed_in_as().await, None);
 }
 
