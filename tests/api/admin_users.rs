@@ -416,7 +416,12 @@ async fn the_dashboard_counts_accounts_and_drafts_and_links_the_areas() {
     assert_eq!(status, 200);
     assert_eq!(
         attrs(&doc, ".admin-links a", "href"),
-        vec!["/admin/users", "/admin/drafts", "/admin/organizations"]
+        vec![
+            "/admin/users",
+            "/admin/drafts",
+            "/admin/organizations",
+            "/admin/jobs"
+        ]
     );
     let figure = |which: &str| texts(&doc, &format!("[data-count={which}] dd"))[0].clone();
     assert_eq!(figure("users"), "4");

@@ -572,3 +572,62 @@ fn a_bad_mail_setting_stops_start_up_with_one_line_naming_it() {
         assert!(err.contains(&format!("setting '{setting}'")), "{err}");
     }
 }
+
+#[tokio::test]
+async fn admins_see_parked_emails_and_can_retry_them() {
+    use diesel::prelude::*;
+    use talqy::db::schema::jobs;
+    let app = crate::helpers::spawn_app().await;
+    app.create_user(
+        "root@example.org",
+        "Root",
+        "correct horse battery staple",
+        true,
+        true,
+    );
+    let admin = app.new_client();
+    admin
+        .sign_in("root@example.org", "correct horse battery staple")
+        .await;
+    let msg = talqy::email::EmailMessage {
+        to: "someone@example.org".into(),
+        subject: "Stuck message".into(),
+        text: "secret link".into(),
+        html: "<p>secret link</p>".into(),
+    };
+    let id = talqy::email::enqueue_email(&mut app.conn(), &msg).unwrap();
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::attempts.eq(8),
+            jobs::last_error.eq("421 service not available"),
+            jobs::parked_at.eq(talqy::domain::time::now()),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let (status, doc) = admin.get_html("/admin/jobs").await;
+    assert_eq!(status, 200);
+    let row = crate::helpers::texts(&doc, &format!("#job-{id}")).join(" ");
+    assert!(
+        row.contains("someone@example.org — Stuck message") && row.contains("421"),
+        "{row}"
+    );
+    assert!(!doc.html().contains("secret link"), "bodies are not shown");
+    let res = admin
+        .post_form(&format!("/admin/jobs/{id}/retry"), &[])
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let parked: Option<chrono::NaiveDateTime> = jobs::table
+        .find(id)
+        .select(jobs::parked_at)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert!(parked.is_none());
+    app.run_pending_jobs().await;
+    assert_eq!(
+        app.emails()
+            .iter()
+            .filter(|e| e.subject == "Stuck message")
+            .count(),
+        1
+    );
+}

@@ -6,6 +6,7 @@
 mod dashboard;
 mod drafts;
 mod groups;
+mod jobs;
 mod organizations;
 mod users;
 
@@ -53,6 +54,7 @@ pub fn admin_routes() -> Vec<AdminRoute> {
     all.extend(users::routes());
     all.extend(drafts::routes());
     all.extend(groups::routes());
+    all.extend(jobs::routes());
     all
 }
 
