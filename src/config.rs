@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
-const SETTINGS: [&str; 22] = [
+const SETTINGS: [&str; 24] = [
     "database_url",
     "bind",
     "base_url",
@@ -38,6 +38,8 @@ const SETTINGS: [&str; 22] = [
     "mail_reply_to",
     "mail_max_attempts",
     "mail_retry_base_seconds",
+    "campaign_threshold",
+    "campaign_min_size",
 ];
 
 /// A value that must never reach a log: its `Debug` prints `***` (or `""` when empty, so an
@@ -100,6 +102,11 @@ pub struct Settings {
     pub mail_reply_to: String,
     pub mail_max_attempts: i32,
     pub mail_retry_base_seconds: u64,
+    /// Text similarity (estimated Jaccard of 3-word shingles, 0.1–0.95) at which comments
+    /// count as copies of one letter.
+    pub campaign_threshold: f64,
+    /// Near-identical comments needed to form a campaign (2–1000).
+    pub campaign_min_size: usize,
 }
 
 impl Default for Settings {
@@ -127,6 +134,8 @@ impl Default for Settings {
             mail_reply_to: String::new(),
             mail_max_attempts: 8,
             mail_retry_base_seconds: 30,
+            campaign_threshold: crate::services::campaigns::DEFAULT_THRESHOLD,
+            campaign_min_size: crate::services::campaigns::DEFAULT_MIN_SIZE,
         }
     }
 }
@@ -153,6 +162,9 @@ pub struct Config {
     pub session_absolute_hours: i64,
     pub trust_proxy_headers: bool,
     pub mail: MailConfig,
+    /// See [`Settings::campaign_threshold`].
+    pub campaign_threshold: f64,
+    pub campaign_min_size: usize,
 }
 
 /// How email leaves the process.
@@ -381,6 +393,7 @@ impl Settings {
         let data_dir = PathBuf::from(&self.data_dir);
         let secret_key = SecretKey::resolve(&self.secret_key, &data_dir)?;
         let mail = self.validate_mail()?;
+        let (campaign_threshold, campaign_min_size) = self.validate_campaigns()?;
         Ok(Config {
             database,
             bind,
@@ -395,11 +408,30 @@ impl Settings {
             session_absolute_hours: self.session_absolute_hours,
             trust_proxy_headers: self.trust_proxy_headers,
             mail,
+            campaign_threshold,
+            campaign_min_size,
         })
     }
 }
 
 impl Settings {
+    fn validate_campaigns(&self) -> Result<(f64, usize), ConfigError> {
+        // Written so that NaN fails too.
+        if !(0.1..=0.95).contains(&self.campaign_threshold) {
+            return Err(ConfigError::new(
+                "campaign_threshold",
+                "must be between 0.1 and 0.95",
+            ));
+        }
+        if !(2..=1000).contains(&self.campaign_min_size) {
+            return Err(ConfigError::new(
+                "campaign_min_size",
+                "must be between 2 and 1000",
+            ));
+        }
+        Ok((self.campaign_threshold, self.campaign_min_size))
+    }
+
     fn validate_mail(&self) -> Result<MailConfig, ConfigError> {
         let transport = match self.mail_transport.as_str() {
             "file" => MailTransport::File,
@@ -553,6 +585,42 @@ mod tests {
             let err = mail_with(change).unwrap_err();
             assert_eq!(err.setting, setting, "{err}");
         }
+    }
+
+    #[test]
+    fn campaign_settings_have_defaults_and_bounds() {
+        assert_eq!(Settings::default().validate_campaigns().unwrap(), (0.5, 3));
+        let cases: Vec<(&str, Change)> = vec![
+            (
+                "campaign_threshold",
+                Box::new(|s| s.campaign_threshold = 0.05),
+            ),
+            (
+                "campaign_threshold",
+                Box::new(|s| s.campaign_threshold = 0.99),
+            ),
+            (
+                "campaign_threshold",
+                Box::new(|s| s.campaign_threshold = f64::NAN),
+            ),
+            ("campaign_min_size", Box::new(|s| s.campaign_min_size = 1)),
+            (
+                "campaign_min_size",
+                Box::new(|s| s.campaign_min_size = 1001),
+            ),
+        ];
+        for (setting, change) in cases {
+            let mut settings = Settings::default();
+            change(&mut settings);
+            let err = settings.validate_campaigns().unwrap_err();
+            assert_eq!(err.setting, setting, "{err}");
+        }
+        let settings = Settings {
+            campaign_threshold: 0.8,
+            campaign_min_size: 10,
+            ..Settings::default()
+        };
+        assert_eq!(settings.validate_campaigns().unwrap(), (0.8, 10));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_settings;
 pub mod admin;
+pub mod campaigns;
 pub mod comments;
 pub mod errors;
 pub mod health;
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(comments::withdraw)
         .service(comments::endorse)
         .service(comments::receipt)
+        .service(campaigns::campaigns_page)
         .service(account_settings::show)
         .service(account_settings::update_profile)
         .service(account_settings::email_form)

@@ -4,6 +4,7 @@
 pub mod account_settings;
 pub mod accounts;
 pub mod audit;
+pub mod campaigns;
 pub mod comments;
 pub mod draft_admin;
 pub mod drafts;

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod admin_drafts;
 mod admin_users;
+mod campaigns;
 mod cli;
 mod comments;
 mod drafts;
