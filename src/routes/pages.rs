@@ -176,7 +176,30 @@ fn base_url(detail: &DraftDetail, is_latest: bool) -> String {
     }
 }
 
-fn draft_page(i18n: I18n, nav: Nav, detail: DraftDetail) -> Result<HttpResponse, AppError> {
+/// The triage queue's address when the visitor may triage this draft.
+async fn triage_url(
+    state: &AppState,
+    user: &CurrentUser,
+    draft_id: i64,
+) -> Result<Option<String>, AppError> {
+    let Some(u) = user.0.clone() else {
+        return Ok(None);
+    };
+    let allowed = state
+        .db
+        .run(move |conn| {
+            crate::services::triage::can_triage(conn, &u, draft_id).map_err(AppError::from)
+        })
+        .await?;
+    Ok(allowed.then(|| format!("/drafts/{draft_id}/triage")))
+}
+
+fn draft_page(
+    i18n: I18n,
+    nav: Nav,
+    detail: DraftDetail,
+    triage_url: Option<String>,
+) -> Result<HttpResponse, AppError> {
     let now = time::now();
     let latest = detail.versions.first().map(|v| v.number);
     let is_latest = latest == Some(detail.version.number);
@@ -260,6 +283,7 @@ fn draft_page(i18n: I18n, nav: Nav, detail: DraftDetail) -> Result<HttpResponse,
         provisions,
         versions,
         history,
+        triage_url,
         i18n,
     })
 }
@@ -272,8 +296,10 @@ pub async fn draft(
     user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let detail = load_detail(&state, path.into_inner(), None).await?;
-    draft_page(i18n, nav(&session, &user), detail)
+    let id = path.into_inner();
+    let detail = load_detail(&state, id, None).await?;
+    let triage = triage_url(&state, &user, id).await?;
+    draft_page(i18n, nav(&session, &user), detail, triage)
 }
 
 #[get("/drafts/{id}/versions/{number}")]
@@ -286,7 +312,8 @@ pub async fn draft_version(
 ) -> Result<HttpResponse, AppError> {
     let (id, number) = path.into_inner();
     let detail = load_detail(&state, id, Some(number)).await?;
-    draft_page(i18n, nav(&session, &user), detail)
+    let triage = triage_url(&state, &user, id).await?;
+    draft_page(i18n, nav(&session, &user), detail, triage)
 }
 
 #[get("/drafts/{id}/provisions/{key}")]

@@ -14,3 +14,4 @@ mod helpers;
 mod organizations;
 mod pages;
 mod schema;
+mod triage;
