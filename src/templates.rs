@@ -255,6 +255,8 @@ pub struct DraftPage {
     pub provisions: Vec<ProvisionView>,
     pub versions: Vec<VersionLink>,
     pub history: Vec<HistoryEntry>,
+    /// The triage queue, for the draft's working group and admins.
+    pub triage_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -375,6 +377,52 @@ pub struct CommentItem {
     pub can_reply: bool,
     pub can_edit: bool,
     pub can_withdraw: bool,
+    /// The working group's public answer.
+    pub disposition: Option<DispositionView>,
+}
+
+/// A disposition as shown under a comment: public facts only (never notes, tags, assignee
+/// or triage status).
+#[derive(Debug, Clone)]
+pub struct DispositionView {
+    /// The decision's code, for styling.
+    pub decision: &'static str,
+    pub label: String,
+    /// "Answer of the Working group on …".
+    pub byline: String,
+    pub decided: String,
+    pub decided_machine: String,
+    pub changed: Option<String>,
+    /// The justification's paragraphs, plain text (escaped by the template).
+    pub paragraphs: Vec<String>,
+    /// The original of a duplicate: (comment id, tracking number).
+    pub duplicate: Option<(i64, String)>,
+}
+
+impl DispositionView {
+    pub fn new(
+        i18n: &I18n,
+        d: &crate::services::triage::Disposition,
+        draft_title: &str,
+    ) -> DispositionView {
+        DispositionView {
+            decision: d.decision.as_str(),
+            label: i18n.t(&format!("decision-{}", d.decision.as_str())),
+            byline: i18n.ts(
+                "disposition-byline",
+                "group",
+                &crate::services::triage::group_name(draft_title),
+            ),
+            decided: time::display(d.decided_at),
+            decided_machine: time::machine(d.decided_at),
+            changed: (d.updated_at != d.decided_at)
+                .then(|| i18n.ts("disposition-changed", "date", &time::display(d.updated_at))),
+            paragraphs: d.paragraphs(),
+            duplicate: d
+                .duplicate_of
+                .map(|id| (id, d.duplicate_tracking.clone().unwrap_or_default())),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -23,6 +23,7 @@ pub fn on_connect(conn: &mut DbConn) -> QueryResult<()> {
             diesel::sql_query("PRAGMA journal_mode = WAL").execute(c)?;
             diesel::sql_query("PRAGMA synchronous = FULL").execute(c)?;
             diesel::sql_query("PRAGMA foreign_keys = ON").execute(c)?;
+            talqy_fold_utils::register_impl(c, |s: String| s.to_lowercase())?;
             Ok(())
         }
         DbConn::Postgres(c) => {
@@ -30,6 +31,43 @@ pub fn on_connect(conn: &mut DbConn) -> QueryResult<()> {
             Ok(())
         }
     }
+}
+
+diesel::define_sql_function! {
+    /// Unicode lower-casing on SQLite, whose built-in `lower()` and `LIKE` fold ASCII only
+    /// (registered on every SQLite connection in [`on_connect`]).
+    fn talqy_fold(x: Text) -> Text;
+}
+
+/// The SQL condition "`column` contains `needle`, ignoring case" (Cyrillic and other
+/// scripts too): `ILIKE` on PostgreSQL, the registered `talqy_fold` on SQLite. `column` is
+/// a trusted, qualified column name; `needle` is bound, with LIKE wildcards escaped.
+pub fn contains_ignoring_case(
+    conn: &DbConn,
+    column: &'static str,
+    needle: &str,
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    diesel::expression::UncheckedBind<
+        diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
+        diesel::dsl::AsExprOf<String, Text>,
+    >,
+> {
+    let mut pattern = String::from("%");
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    let before = match conn {
+        DbConn::Postgres(_) => format!("{column} ILIKE "),
+        DbConn::Sqlite(_) => format!("talqy_fold({column}) LIKE "),
+    };
+    diesel::dsl::sql::<diesel::sql_types::Bool>(&before)
+        .bind::<Text, _>(pattern)
+        .sql(" ESCAPE '\\'")
 }
 
 /// Creates the folder of a SQLite file and checks that it can be written, so that a bad path

@@ -49,6 +49,8 @@ fn posting_state(i18n: &I18n, detail: &DraftDetail) -> Result<(), String> {
 
 struct ItemCtx {
     viewer: Option<i64>,
+    /// For the working group's name under its answers.
+    draft_title: String,
     current_version: i32,
     open: bool,
 }
@@ -99,6 +101,10 @@ fn item(i18n: &I18n, v: &CommentView, ctx: &ItemCtx, names: &HashMap<i64, String
         can_reply: ctx.open && !withdrawn,
         can_edit: mine && comments::editable(r, now),
         can_withdraw: mine && !withdrawn,
+        disposition: v
+            .disposition
+            .as_ref()
+            .map(|d| DispositionView::new(i18n, d, &ctx.draft_title)),
     }
 }
 
@@ -317,6 +323,7 @@ pub async fn discussion_page(
     let open = posting_state(&i18n, detail);
     let ctx = ItemCtx {
         viewer,
+        draft_title: detail.summary.draft.title.clone(),
         current_version: detail.versions.first().map(|v| v.number).unwrap_or(1),
         open: open.is_ok(),
     };
@@ -559,6 +566,7 @@ async fn thread_page(
     let open = posting_state(&i18n, &detail);
     let ctx = ItemCtx {
         viewer,
+        draft_title: detail.summary.draft.title.clone(),
         current_version: detail.version.number,
         open: open.is_ok(),
     };

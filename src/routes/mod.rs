@@ -10,6 +10,7 @@ pub mod health;
 pub mod organizations;
 pub mod pages;
 pub mod statics;
+pub mod triage;
 
 use actix_web::{HttpResponse, http::header, web};
 use askama::Template;
@@ -71,6 +72,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(organizations::organization_page)
         .service(organizations::account_form)
         .service(organizations::account_request)
+        .service(triage::queue)
+        .service(triage::bulk_action)
+        .service(triage::comment)
+        .service(triage::assign)
+        .service(triage::add_tag)
+        .service(triage::remove_tag)
+        .service(triage::add_note)
+        .service(triage::set_status)
+        .service(triage::set_disposition)
         .configure(admin::configure);
 }
 

@@ -182,10 +182,29 @@ fn base_url(detail: &DraftDetail, is_latest: bool) -> String {
     }
 }
 
+/// The triage queue's address when the visitor may triage this draft.
+async fn triage_url(
+    state: &AppState,
+    user: &CurrentUser,
+    draft_id: i64,
+) -> Result<Option<String>, AppError> {
+    let Some(u) = user.0.clone() else {
+        return Ok(None);
+    };
+    let allowed = state
+        .db
+        .run(move |conn| {
+            crate::services::triage::can_triage(conn, &u, draft_id).map_err(AppError::from)
+        })
+        .await?;
+    Ok(allowed.then(|| format!("/drafts/{draft_id}/triage")))
+}
+
 fn draft_page(
     i18n: I18n,
     nav: Nav,
     (detail, counts): (DraftDetail, Counts),
+    triage_url: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let now = time::now();
     let latest = detail.versions.first().map(|v| v.number);
@@ -283,6 +302,7 @@ fn draft_page(
         provisions,
         versions,
         history,
+        triage_url,
         i18n,
     })
 }
@@ -295,8 +315,10 @@ pub async fn draft(
     user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let detail = load_detail(&state, path.into_inner(), None).await?;
-    draft_page(i18n, nav(&session, &user), detail)
+    let id = path.into_inner();
+    let detail = load_detail(&state, id, None).await?;
+    let triage = triage_url(&state, &user, id).await?;
+    draft_page(i18n, nav(&session, &user), detail, triage)
 }
 
 #[get("/drafts/{id}/versions/{number}")]
@@ -309,7 +331,8 @@ pub async fn draft_version(
 ) -> Result<HttpResponse, AppError> {
     let (id, number) = path.into_inner();
     let detail = load_detail(&state, id, Some(number)).await?;
-    draft_page(i18n, nav(&session, &user), detail)
+    let triage = triage_url(&state, &user, id).await?;
+    draft_page(i18n, nav(&session, &user), detail, triage)
 }
 
 #[get("/drafts/{id}/provisions/{key}")]

@@ -665,6 +665,8 @@ pub struct CommentView {
     pub version_number: i32,
     /// The signed-in viewer has endorsed it.
     pub endorsed_by_viewer: bool,
+    /// The working group's public answer, if any.
+    pub disposition: Option<crate::services::triage::Disposition>,
 }
 
 #[derive(Debug, Clone)]
@@ -729,11 +731,13 @@ fn decorate(
             .load(conn)?,
         _ => Vec::new(),
     };
+    let mut dispositions = crate::services::triage::dispositions_for(conn, &ids)?;
     Ok(rows
         .into_iter()
         .map(
             |(row, name, deleted, org_id, org_name, version_number)| CommentView {
                 endorsed_by_viewer: endorsed.contains(&row.id),
+                disposition: dispositions.remove(&row.id),
                 author_deleted: deleted.is_some(),
                 author_name: name,
                 organization: org_id.zip(org_name),

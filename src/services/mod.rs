@@ -11,6 +11,7 @@ pub mod drafts;
 pub mod import;
 pub mod mail;
 pub mod organizations;
+pub mod triage;
 pub mod user_admin;
 pub mod working_groups;
 

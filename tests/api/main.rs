@@ -17,3 +17,4 @@ mod logs;
 mod organizations;
 mod pages;
 mod schema;
+mod triage;

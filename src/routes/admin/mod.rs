@@ -3,6 +3,7 @@
 //! visitors are sent to sign in, others get 403). Tests walk the same table, so a new admin
 //! route cannot escape the guard or the test.
 
+mod activity;
 mod dashboard;
 mod drafts;
 mod groups;
@@ -55,6 +56,7 @@ pub fn admin_routes() -> Vec<AdminRoute> {
     all.extend(drafts::routes());
     all.extend(groups::routes());
     all.extend(jobs::routes());
+    all.extend(activity::routes());
     all
 }
 
