@@ -9,6 +9,7 @@ pub mod health;
 pub mod organizations;
 pub mod pages;
 pub mod statics;
+pub mod subscriptions;
 
 use actix_web::{HttpResponse, http::header, web};
 use askama::Template;
@@ -69,6 +70,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(organizations::organization_page)
         .service(organizations::account_form)
         .service(organizations::account_request)
+        .service(subscriptions::subscribe_form)
+        .service(subscriptions::subscribe)
+        .service(subscriptions::confirm_form)
+        .service(subscriptions::confirm)
+        .service(subscriptions::manage_page)
+        .service(subscriptions::manage)
+        .service(subscriptions::unsubscribe_form)
+        .service(subscriptions::unsubscribe)
+        .service(subscriptions::account_page)
+        .service(subscriptions::account_update)
         .configure(admin::configure);
 }
 

@@ -9,7 +9,9 @@ pub mod draft_admin;
 pub mod drafts;
 pub mod import;
 pub mod mail;
+pub mod notifications;
 pub mod organizations;
+pub mod subscriptions;
 pub mod user_admin;
 pub mod working_groups;
 

@@ -29,6 +29,7 @@ fn message(to: &str, subject: &str) -> EmailMessage {
         html: format!(
             "<p>{subject}</p><p><a href=\"https://talqy.test/confirm/SECRET-TOKEN\">Confirm</a></p>"
         ),
+        headers: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ mod drafts;
 mod email;
 mod health;
 mod helpers;
+mod notifications;
 mod organizations;
 mod pages;
 mod schema;
