@@ -33,6 +33,8 @@ pub const RESET_PER_IP: Limit = Limit::per_minutes("reset-ip", 10, 60);
 pub const RESET_PER_ACCOUNT: Limit = Limit::per_minutes("reset-account", 3, 60);
 pub const VERIFY_EMAIL_PER_ACCOUNT: Limit = Limit::per_minutes("verify-account", 3, 60);
 pub const EMAIL_CHANGE_PER_ACCOUNT: Limit = Limit::per_minutes("email-change-account", 5, 60);
+pub const SUBSCRIBE_PER_IP: Limit = Limit::per_minutes("subscribe-ip", 20, 60);
+pub const SUBSCRIBE_PER_ADDRESS: Limit = Limit::per_minutes("subscribe-address", 5, 60);
 
 /// Counts one hit against `limit` for `who` (an IP address, an account id or email); refuses
 /// with the wait time once the window's allowance is spent.

@@ -158,7 +158,7 @@ impl Application {
     /// running the periodic tasks and the job worker alongside. On the way out the worker
     /// finishes the job in hand (up to 5 s; a job cut short runs again once its lease ends).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let ticker = tokio::spawn(periodic_tasks(self.db.clone()));
+        let ticker = tokio::spawn(periodic_tasks(self.db.clone(), self.mailer.site().cloned()));
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
         let worker = self.worker.then(|| {
             tokio::spawn(jobs::run_worker(
@@ -186,8 +186,9 @@ impl Application {
 }
 
 /// Work that runs every minute: closing consultation rounds that have ended, removing
-/// expired sessions.
-async fn periodic_tasks(db: Db) {
+/// expired sessions, round notices and email digests that are due, forgetting subscription
+/// requests nobody confirmed.
+async fn periodic_tasks(db: Db, site: Option<crate::email::SiteLinks>) {
     let mut interval = tokio::time::interval(Duration::from_secs(60));
     loop {
         interval.tick().await;
@@ -205,5 +206,35 @@ async fn periodic_tasks(db: Db) {
             Ok(n) => tracing::info!(closed = n, "closed consultation rounds that ended"),
             Err(e) => tracing::warn!(error = %e, "closing ended rounds failed"),
         }
+        notification_tasks(&db, site.as_ref()).await;
+    }
+}
+
+async fn notification_tasks(db: &Db, site: Option<&crate::email::SiteLinks>) {
+    use crate::services::{notifications, subscriptions};
+    let now = crate::domain::time::now();
+    match db
+        .run(move |conn| notifications::check_rounds(conn, now))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(notices = n, "sent consultation round notices"),
+        Err(e) => tracing::warn!(error = %e, "round notices failed"),
+    }
+    if let Some(site) = site.cloned() {
+        match db
+            .run(move |conn| notifications::build_due_digests(conn, &site, now))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(digests = n, "queued email digests"),
+            Err(e) => tracing::warn!(error = %e, "building digests failed"),
+        }
+    }
+    if let Err(e) = db
+        .run(move |conn| subscriptions::purge_stale(conn, now))
+        .await
+    {
+        tracing::warn!(error = %e, "purging unconfirmed subscriptions failed");
     }
 }

@@ -127,6 +127,9 @@ pub struct HomePage {
     pub nav: Nav,
     pub open: Vec<DraftCard>,
     pub recent: Vec<DraftCard>,
+    /// For the follow form: authorities with published drafts, and the kinds of act.
+    pub authorities: Vec<SelectOption>,
+    pub kinds: Vec<SelectOption>,
 }
 
 #[derive(Template)]

@@ -348,3 +348,130 @@ pub fn index_names(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     };
     Ok(rows.into_iter().map(|r| r.name).collect())
 }
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// `{1}`, `{2}`, … become the backend's numbered placeholders (`?1` or `$1`).
+fn numbered(sql: &str, postgres: bool) -> String {
+    let mut out = sql.to_string();
+    for n in (1..=9).rev() {
+        let mark = if postgres { "$" } else { "?" };
+        out = out.replace(&format!("{{{n}}}"), &format!("{mark}{n}"));
+    }
+    out
+}
+
+/// Runs an `INSERT … ON CONFLICT DO NOTHING RETURNING id` built by `query` (given the SQL
+/// with the backend's placeholders): the new row's id, or `None` when the row already
+/// existed. On PostgreSQL a concurrent insert of the same key waits for the other
+/// transaction and then does nothing, so exactly one of several claimers gets an id.
+macro_rules! insert_once {
+    ($conn:expr, $sql:expr, |$q:ident| $binds:expr) => {{
+        let conn: &mut DbConn = $conn;
+        let postgres = matches!(conn, DbConn::Postgres(_));
+        let $q = diesel::sql_query(numbered($sql, postgres));
+        let query = $binds;
+        let rows: Vec<IdRow> = match conn {
+            DbConn::Sqlite(c) => query.load(c)?,
+            DbConn::Postgres(c) => query.load(c)?,
+        };
+        Ok(rows.into_iter().next().map(|r| r.id))
+    }};
+}
+
+/// Adds a subscriber for `email` unless one exists (then `None`).
+pub fn insert_subscriber_if_absent(
+    conn: &mut DbConn,
+    email: &str,
+    user_id: Option<i64>,
+    confirmed_at: Option<chrono::NaiveDateTime>,
+    manage_token_hash: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<Option<i64>> {
+    use diesel::sql_types::{BigInt, Nullable};
+    insert_once!(
+        conn,
+        "INSERT INTO subscribers (email, user_id, confirmed_at, manage_token_hash, created_at) \
+         VALUES ({1}, {2}, {3}, {4}, {5}) ON CONFLICT (email) DO NOTHING RETURNING id",
+        |q| q
+            .bind::<Text, _>(email)
+            .bind::<Nullable<BigInt>, _>(user_id)
+            .bind::<Nullable<Timestamp>, _>(confirmed_at)
+            .bind::<Text, _>(manage_token_hash)
+            .bind::<Timestamp, _>(now)
+    )
+}
+
+/// Adds a subscription unless the subscriber already has one of this kind and target.
+pub fn insert_subscription_if_absent(
+    conn: &mut DbConn,
+    subscriber_id: i64,
+    kind: &str,
+    target: &str,
+    frequency: &str,
+    confirmed_at: Option<chrono::NaiveDateTime>,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<Option<i64>> {
+    use diesel::sql_types::{BigInt, Nullable};
+    insert_once!(
+        conn,
+        "INSERT INTO subscriptions (subscriber_id, kind, target, frequency, confirmed_at, created_at) \
+         VALUES ({1}, {2}, {3}, {4}, {5}, {6}) \
+         ON CONFLICT (subscriber_id, kind, target) DO NOTHING RETURNING id",
+        |q| q
+            .bind::<BigInt, _>(subscriber_id)
+            .bind::<Text, _>(kind)
+            .bind::<Text, _>(target)
+            .bind::<Text, _>(frequency)
+            .bind::<Nullable<Timestamp>, _>(confirmed_at)
+            .bind::<Timestamp, _>(now)
+    )
+}
+
+/// Claims the digest of one subscriber for one period: the run's id, or `None` when that
+/// digest was already claimed (by this or another instance, now or before a restart).
+pub fn claim_digest_run(
+    conn: &mut DbConn,
+    subscriber_id: i64,
+    period_kind: &str,
+    period_start: chrono::NaiveDateTime,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<Option<i64>> {
+    use diesel::sql_types::BigInt;
+    insert_once!(
+        conn,
+        "INSERT INTO digest_runs (subscriber_id, period_kind, period_start, sent_at) \
+         VALUES ({1}, {2}, {3}, {4}) \
+         ON CONFLICT (subscriber_id, period_kind, period_start) DO NOTHING RETURNING id",
+        |q| q
+            .bind::<BigInt, _>(subscriber_id)
+            .bind::<Text, _>(period_kind)
+            .bind::<Timestamp, _>(period_start)
+            .bind::<Timestamp, _>(now)
+    )
+}
+
+/// Claims a notice about a consultation round (`opened`, `closing_soon`): `true` for the
+/// one caller that records it first.
+pub fn claim_round_notice(
+    conn: &mut DbConn,
+    round_id: i64,
+    kind: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    use diesel::sql_types::BigInt;
+    let id: QueryResult<Option<i64>> = insert_once!(
+        conn,
+        "INSERT INTO round_notices (round_id, kind, created_at) VALUES ({1}, {2}, {3}) \
+         ON CONFLICT (round_id, kind) DO NOTHING RETURNING id",
+        |q| q
+            .bind::<BigInt, _>(round_id)
+            .bind::<Text, _>(kind)
+            .bind::<Timestamp, _>(now)
+    );
+    Ok(id?.is_some())
+}

@@ -160,3 +160,42 @@ pub struct NewJobRow<'a> {
     pub max_attempts: i32,
     pub created_at: NaiveDateTime,
 }
+
+/// An email address that follows something on Talqy (`crate::services::subscriptions`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscribers)]
+pub struct SubscriberRow {
+    pub id: i64,
+    pub email: String,
+    pub user_id: Option<i64>,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub manage_token_hash: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
+pub struct SubscriptionRow {
+    pub id: i64,
+    pub subscriber_id: i64,
+    pub kind: String,
+    pub target: String,
+    pub frequency: String,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// One event for one subscription, waiting for (or done with) delivery.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notification_events)]
+pub struct NotificationEventRow {
+    pub id: i64,
+    pub subscription_id: i64,
+    pub subscriber_id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+    pub digest_sent_at: Option<NaiveDateTime>,
+    pub digest_run_id: Option<i64>,
+}

@@ -299,6 +299,65 @@ diesel::joinable!(triage_tags -> comments (comment_id));
 diesel::joinable!(triage_notes -> comments (comment_id));
 diesel::joinable!(revision_links -> comments (comment_id));
 
+diesel::table! {
+    subscribers (id) {
+        id -> BigInt,
+        email -> Text,
+        user_id -> Nullable<BigInt>,
+        confirmed_at -> Nullable<Timestamp>,
+        manage_token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> BigInt,
+        subscriber_id -> BigInt,
+        kind -> Text,
+        target -> Text,
+        frequency -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    digest_runs (id) {
+        id -> BigInt,
+        subscriber_id -> BigInt,
+        period_kind -> Text,
+        period_start -> Timestamp,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_events (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        subscriber_id -> BigInt,
+        kind -> Text,
+        subject -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        digest_sent_at -> Nullable<Timestamp>,
+        digest_run_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    round_notices (id) {
+        id -> BigInt,
+        round_id -> BigInt,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(subscriptions -> subscribers (subscriber_id));
+diesel::joinable!(notification_events -> subscriptions (subscription_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     drafts,
     versions,
@@ -322,4 +381,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     triage_notes,
     dispositions,
     revision_links,
+    subscribers,
+    subscriptions,
+    digest_runs,
+    notification_events,
+    round_notices,
 );

@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, MailConfig, MailTransport, SmtpTls};
 use crate::db::DbConn;
 
+mod site;
+pub use site::SiteLinks;
+
 /// The job kind of an email in the queue.
 pub const JOB_KIND: &str = "email";
 
@@ -47,6 +50,10 @@ pub struct EmailMessage {
     pub text: String,
     /// The HTML part.
     pub html: String,
+    /// Extra headers (`List-Unsubscribe`, …), added by the [`Mailer`] after checking them.
+    /// Absent from payloads queued before this field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 impl EmailMessage {
@@ -112,7 +119,8 @@ impl SentEmail {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    /// The message itself is wrong (an invalid address): sending it again cannot help.
+    /// The message itself is wrong (an invalid address, a forbidden extra header): sending
+    /// it again cannot help.
     #[error("invalid message: {0}")]
     Invalid(String),
     #[error("SMTP: {0}")]
@@ -152,6 +160,7 @@ pub struct Mailer {
     from: Mailbox,
     reply_to: Option<Mailbox>,
     retry_base: Duration,
+    site: Option<SiteLinks>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -173,11 +182,12 @@ impl Mailer {
     /// `mail_max_attempts` the number of attempts [`enqueue_email`] gives a message.
     pub fn from_config(config: &Config) -> Result<Mailer, MailError> {
         MAX_ATTEMPTS.store(config.mail.max_attempts, Ordering::Relaxed);
-        match config.mail.transport {
+        let mailer = match config.mail.transport {
             MailTransport::Smtp => Mailer::smtp(&config.mail),
             MailTransport::File => Mailer::file(&config.mail, &config.data_dir.join("mail")),
             MailTransport::Memory => Ok(Mailer::memory(&config.mail)),
-        }
+        }?;
+        Ok(mailer.with_site(SiteLinks::from_config(config)))
     }
 
     /// An SMTP relay with a connection pool.
@@ -240,7 +250,19 @@ impl Mailer {
             from: mail.from.clone(),
             reply_to: mail.reply_to.clone(),
             retry_base: mail.retry_base,
+            site: None,
         }
+    }
+
+    /// The public site's links and link-signing key, for jobs that compose messages in the
+    /// worker (notifications). [`Mailer::from_config`] sets them.
+    pub fn with_site(mut self, site: SiteLinks) -> Mailer {
+        self.site = Some(site);
+        self
+    }
+
+    pub fn site(&self) -> Option<&SiteLinks> {
+        self.site.as_ref()
     }
 
     /// The first wait after a failed delivery (doubling after each further failure).
@@ -288,6 +310,9 @@ impl Mailer {
             .date_now();
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
+        }
+        for (name, value) in &message.headers {
+            builder = builder.raw_header(extra_header(name, value)?);
         }
         builder
             .multipart(
@@ -346,6 +371,47 @@ impl Mailer {
     }
 }
 
+/// Headers the Mailer sets itself, or that would change who receives a message or how it is
+/// read: a message may not bring its own.
+const RESERVED_HEADERS: &[&str] = &[
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "return-path",
+];
+
+/// Checks one extra header: the name is an RFC 5322 field name that is not reserved, the
+/// value one line (lettre also encodes anything unusual, so nothing can start a new header).
+fn extra_header(
+    name: &str,
+    value: &str,
+) -> Result<lettre::message::header::HeaderValue, MailError> {
+    use lettre::message::header::{HeaderName, HeaderValue};
+    let valid_name = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+        && !RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str());
+    if !valid_name {
+        return Err(MailError::Invalid(format!("header '{name}' cannot be set")));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(MailError::Invalid(format!(
+            "header '{name}' has a control character"
+        )));
+    }
+    let name = HeaderName::new_from_ascii(name.to_string())
+        .map_err(|_| MailError::Invalid(format!("header '{name}' cannot be set")))?;
+    Ok(HeaderValue::new(name, value.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,7 +437,47 @@ mod tests {
             subject: "Confirm your address".into(),
             text: "Open https://talqy.example/confirm/SECRET".into(),
             html: "<p><a href=\"https://talqy.example/confirm/SECRET\">Confirm</a></p>".into(),
+            headers: Vec::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn extra_headers_are_added_and_reserved_ones_refused() {
+        let mailer = Mailer::memory(&mail_config());
+        let mut m = message();
+        m.headers = vec![
+            (
+                "List-Unsubscribe".into(),
+                "<https://talqy.example/u?token=abc>, <mailto:unsubscribe+abc@talqy.example>"
+                    .into(),
+            ),
+            (
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into(),
+            ),
+        ];
+        mailer.send(&m).await.unwrap();
+        let sent = &mailer.sent()[0];
+        assert_eq!(
+            sent.header("List-Unsubscribe").as_deref(),
+            Some("<https://talqy.example/u?token=abc>, <mailto:unsubscribe+abc@talqy.example>")
+        );
+        assert_eq!(
+            sent.header("List-Unsubscribe-Post").as_deref(),
+            Some("List-Unsubscribe=One-Click")
+        );
+        for (name, value) in [
+            ("Bcc", "victim@example.org"),
+            ("From", "someone@example.org"),
+            ("X-Bad", "one\r\nBcc: victim@example.org"),
+            ("Bad Name", "x"),
+        ] {
+            let mut m = message();
+            m.headers = vec![(name.into(), value.into())];
+            let err = mailer.send(&m).await.unwrap_err();
+            assert!(err.is_permanent(), "{name}: {err}");
+        }
+        assert_eq!(mailer.sent().len(), 1);
     }
 
     #[tokio::test]

@@ -76,6 +76,7 @@ async fn process(db: &Db, mailer: &Mailer, worker_id: &str, job: Job) {
     let attempt = job.attempts + 1;
     let outcome = match job.kind.as_str() {
         email::JOB_KIND => deliver_email(mailer, &job).await,
+        crate::services::notifications::JOB_KIND => notify(db, mailer, &job).await,
         other => Outcome::Failed(format!("no handler for job kind '{other}'")),
     };
     match outcome {
@@ -189,6 +190,29 @@ async fn deliver_email(mailer: &Mailer, job: &Job) -> Outcome {
     match mailer.send(&message).await {
         Ok(()) => Outcome::Done(Some(message.scrubbed_payload())),
         Err(e) if e.is_permanent() => Outcome::Permanent(e.to_string()),
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// A `notify` job: composes the immediate notifications it names and queues them as emails
+/// (the rows are marked in the same transaction, so a repeated job queues nothing twice).
+async fn notify(db: &Db, mailer: &Mailer, job: &Job) -> Outcome {
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        events: Vec<i64>,
+    }
+    let Some(site) = mailer.site().cloned() else {
+        return Outcome::Failed("the mailer has no site links to compose notifications".into());
+    };
+    let ids = match serde_json::from_str::<Payload>(&job.payload) {
+        Ok(p) => p.events,
+        Err(e) => return Outcome::Permanent(format!("the payload is not a notification: {e}")),
+    };
+    let result = db
+        .run(move |conn| crate::services::notifications::dispatch(conn, &site, &ids))
+        .await;
+    match result {
+        Ok(_) => Outcome::Done(None),
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod organizations;
 pub mod pages;
 pub mod statics;
+pub mod subscriptions;
 pub mod triage;
 
 use actix_web::{HttpResponse, http::header, web};
@@ -81,6 +82,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(triage::add_note)
         .service(triage::set_status)
         .service(triage::set_disposition)
+        .service(subscriptions::subscribe_form)
+        .service(subscriptions::subscribe)
+        .service(subscriptions::confirm_form)
+        .service(subscriptions::confirm)
+        .service(subscriptions::manage_page)
+        .service(subscriptions::manage)
+        .service(subscriptions::unsubscribe_form)
+        .service(subscriptions::unsubscribe)
+        .service(subscriptions::account_page)
+        .service(subscriptions::account_update)
         .configure(admin::configure);
 }
 

@@ -21,12 +21,13 @@ pub async fn home(
     session: Session,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let (open, recent) = state
+    let (open, recent, authorities) = state
         .db
         .run(|conn| {
             let open = drafts::open_consultations(conn)?;
             let recent = drafts::list_public(conn, &ListFilter::default(), 1, 12)?;
-            Ok::<_, AppError>((open, recent))
+            let authorities = drafts::public_authorities(conn)?;
+            Ok::<_, AppError>((open, recent, authorities))
         })
         .await?;
     let now = time::now();
@@ -40,6 +41,22 @@ pub async fn home(
             .filter(|d| !open_ids.contains(&d.draft.id))
             .take(6)
             .map(|d| DraftCard::new(&i18n, d, now))
+            .collect(),
+        authorities: authorities
+            .into_iter()
+            .map(|a| SelectOption {
+                label: a.clone(),
+                value: a,
+                selected: false,
+            })
+            .collect(),
+        kinds: DraftKind::ALL
+            .into_iter()
+            .map(|k| SelectOption {
+                value: k.as_str().into(),
+                label: i18n.t(&format!("kind-{}", k.as_str())),
+                selected: false,
+            })
             .collect(),
         i18n,
     })

@@ -194,6 +194,7 @@ pub fn confirm_email_change(conn: &mut DbConn, token: &str) -> Result<UserRow, E
         )
         .set(email_tokens::expires_at.eq(now))
         .execute(conn)?;
+        crate::services::subscriptions::follow_account_email(conn, user.id, &new_email)?;
         Ok(find(conn, user.id)?.ok_or(AppError::NotFound)?)
     })
 }
@@ -331,6 +332,7 @@ pub fn delete_account(conn: &mut DbConn, user: &UserRow) -> Result<(), AppError>
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user.id))).execute(conn)?;
         diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(user.id)))
             .execute(conn)?;
+        crate::services::subscriptions::forget_user(conn, user.id, &user.email)?;
         diesel::delete(
             working_group_members::table.filter(working_group_members::user_id.eq(user.id)),
         )

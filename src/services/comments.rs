@@ -475,6 +475,7 @@ pub fn post(
                 comment_revisions::created_at.eq(now),
             ))
             .execute(conn)?;
+        crate::services::notifications::comment_posted(conn, id)?;
         Ok(Posted {
             id,
             tracking_number: tracking,

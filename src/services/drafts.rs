@@ -316,7 +316,7 @@ pub fn publish(
         diesel::update(versions::table.find(version.id))
             .set(versions::published_at.eq(now))
             .execute(conn)?;
-        diesel::insert_into(consultation_rounds::table)
+        let round_id: i64 = diesel::insert_into(consultation_rounds::table)
             .values((
                 consultation_rounds::draft_id.eq(draft_id),
                 consultation_rounds::version_id.eq(version.id),
@@ -324,8 +324,16 @@ pub fn publish(
                 consultation_rounds::closes_at.eq(closes_at),
                 consultation_rounds::created_at.eq(now),
             ))
-            .execute(conn)?;
+            .returning(consultation_rounds::id)
+            .get_result(conn)?;
         set_status(conn, &draft, status, DraftStatus::Open, actor, None, now)?;
+        crate::services::notifications::on_publish(
+            conn,
+            draft_id,
+            version.number,
+            round_id,
+            opens_at <= now,
+        )?;
         Ok(version.number)
     })
 }
@@ -391,7 +399,11 @@ pub fn transition(
             ));
         }
         let now = crate::domain::time::now();
-        set_status(conn, &draft, from, to, actor, note, now)
+        set_status(conn, &draft, from, to, actor, note, now)?;
+        if to == DraftStatus::Closed {
+            crate::services::notifications::round_closed(conn, draft_id)?;
+        }
+        Ok(())
     })
 }
 
@@ -415,7 +427,9 @@ pub fn close_expired_rounds(conn: &mut DbConn) -> Result<usize, AppError> {
                     "system",
                     Some("the consultation round ended"),
                     now,
-                )
+                )?;
+                crate::services::notifications::round_closed(conn, draft.id)?;
+                Ok(())
             });
             match result {
                 Ok(()) => closed += 1,

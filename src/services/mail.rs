@@ -59,6 +59,7 @@ pub fn compose(
         subject: subject.to_string(),
         text,
         html,
+        headers: Vec::new(),
     }
 }
 

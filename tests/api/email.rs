@@ -29,6 +29,7 @@ fn message(to: &str, subject: &str) -> EmailMessage {
         html: format!(
             "<p>{subject}</p><p><a href=\"https://talqy.test/confirm/SECRET-TOKEN\">Confirm</a></p>"
         ),
+        headers: Vec::new(),
     }
 }
 
@@ -594,6 +595,7 @@ async fn admins_see_parked_emails_and_can_retry_them() {
         subject: "Stuck message".into(),
         text: "secret link".into(),
         html: "<p>secret link</p>".into(),
+        headers: Vec::new(),
     };
     let id = talqy::email::enqueue_email(&mut app.conn(), &msg).unwrap();
     diesel::update(jobs::table.find(id))

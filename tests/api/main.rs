@@ -14,6 +14,7 @@ mod email;
 mod health;
 mod helpers;
 mod logs;
+mod notifications;
 mod organizations;
 mod pages;
 mod schema;
