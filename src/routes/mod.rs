@@ -4,10 +4,12 @@ pub mod account;
 pub mod account_settings;
 pub mod admin;
 pub mod comments;
+pub mod comparison;
 pub mod errors;
 pub mod health;
 pub mod organizations;
 pub mod pages;
+pub mod revisions;
 pub mod statics;
 
 use actix_web::{HttpResponse, http::header, web};
@@ -69,6 +71,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(organizations::organization_page)
         .service(organizations::account_form)
         .service(organizations::account_request)
+        .service(comparison::compare)
+        .service(comparison::report_latest)
+        .service(comparison::report_latest_csv)
+        .service(comparison::report_latest_json)
+        .service(comparison::report_version)
+        .service(comparison::report_version_csv)
+        .service(comparison::report_version_json)
+        .configure(revisions::configure)
         .configure(admin::configure);
 }
 

@@ -176,7 +176,12 @@ fn base_url(detail: &DraftDetail, is_latest: bool) -> String {
     }
 }
 
-fn draft_page(i18n: I18n, nav: Nav, detail: DraftDetail) -> Result<HttpResponse, AppError> {
+fn draft_page(
+    i18n: I18n,
+    nav: Nav,
+    detail: DraftDetail,
+    may_revise: bool,
+) -> Result<HttpResponse, AppError> {
     let now = time::now();
     let latest = detail.versions.first().map(|v| v.number);
     let is_latest = latest == Some(detail.version.number);
@@ -215,6 +220,17 @@ fn draft_page(i18n: I18n, nav: Nav, detail: DraftDetail) -> Result<HttpResponse,
             published: v.published_at.map(time::display).unwrap_or_default(),
             published_machine: v.published_at.map(time::machine).unwrap_or_default(),
             change_summary: v.change_summary.clone(),
+            compare: (v.number > 1).then(|| {
+                (
+                    format!(
+                        "/drafts/{}/compare/{}/{}",
+                        d.draft.id,
+                        v.number - 1,
+                        v.number
+                    ),
+                    i18n.tn("compare-link", "number", (v.number - 1) as i64),
+                )
+            }),
         })
         .collect();
     let history = detail
@@ -260,8 +276,28 @@ fn draft_page(i18n: I18n, nav: Nav, detail: DraftDetail) -> Result<HttpResponse,
         provisions,
         versions,
         history,
+        report_url: detail.round_of_version.as_ref().map(|_| {
+            format!(
+                "/drafts/{}/versions/{}/report",
+                d.draft.id, detail.version.number
+            )
+        }),
+        revision_url: may_revise.then(|| format!("/drafts/{}/revision", d.draft.id)),
         i18n,
     })
+}
+
+/// Whether the signed-in viewer may prepare the draft's revisions (for the link to them).
+async fn viewer_may_revise(state: &AppState, user: &CurrentUser, id: i64) -> Result<bool, AppError> {
+    let Some(u) = user.0.clone() else {
+        return Ok(false);
+    };
+    state
+        .db
+        .run(move |conn| {
+            crate::services::revisions::may_revise(conn, id, &u).map_err(AppError::from)
+        })
+        .await
 }
 
 #[get("/drafts/{id}")]
@@ -272,8 +308,10 @@ pub async fn draft(
     user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let detail = load_detail(&state, path.into_inner(), None).await?;
-    draft_page(i18n, nav(&session, &user), detail)
+    let id = path.into_inner();
+    let detail = load_detail(&state, id, None).await?;
+    let may_revise = viewer_may_revise(&state, &user, id).await?;
+    draft_page(i18n, nav(&session, &user), detail, may_revise)
 }
 
 #[get("/drafts/{id}/versions/{number}")]
@@ -286,7 +324,8 @@ pub async fn draft_version(
 ) -> Result<HttpResponse, AppError> {
     let (id, number) = path.into_inner();
     let detail = load_detail(&state, id, Some(number)).await?;
-    draft_page(i18n, nav(&session, &user), detail)
+    let may_revise = viewer_may_revise(&state, &user, id).await?;
+    draft_page(i18n, nav(&session, &user), detail, may_revise)
 }
 
 #[get("/drafts/{id}/provisions/{key}")]

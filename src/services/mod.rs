@@ -5,11 +5,14 @@ pub mod account_settings;
 pub mod accounts;
 pub mod audit;
 pub mod comments;
+pub mod comparison;
 pub mod draft_admin;
 pub mod drafts;
 pub mod import;
 pub mod mail;
 pub mod organizations;
+pub mod report;
+pub mod revisions;
 pub mod user_admin;
 pub mod working_groups;
 

@@ -13,4 +13,6 @@ mod health;
 mod helpers;
 mod organizations;
 mod pages;
+mod report;
+mod revisions;
 mod schema;

@@ -4,7 +4,7 @@
 //! route cannot escape the guard or the test.
 
 mod dashboard;
-mod drafts;
+pub(crate) mod drafts;
 mod groups;
 mod organizations;
 mod users;
