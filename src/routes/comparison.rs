@@ -220,7 +220,11 @@ pub async fn compare(
         page_url: base,
         i18n: i18n.clone(),
     };
-    if query.print.as_deref().is_some_and(|v| !v.is_empty() && v != "0") {
+    if query
+        .print
+        .as_deref()
+        .is_some_and(|v| !v.is_empty() && v != "0")
+    {
         let body = crate::routes::render(&ComparePrintPage { i18n, p })?;
         return Ok(HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
@@ -458,7 +462,16 @@ pub async fn report_latest(
     user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    serve_report(state, i18n, session, user, path.into_inner(), None, Format::Html).await
+    serve_report(
+        state,
+        i18n,
+        session,
+        user,
+        path.into_inner(),
+        None,
+        Format::Html,
+    )
+    .await
 }
 
 #[get("/drafts/{id}/report.csv")]
@@ -469,7 +482,16 @@ pub async fn report_latest_csv(
     user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    serve_report(state, i18n, session, user, path.into_inner(), None, Format::Csv).await
+    serve_report(
+        state,
+        i18n,
+        session,
+        user,
+        path.into_inner(),
+        None,
+        Format::Csv,
+    )
+    .await
 }
 
 #[get("/drafts/{id}/report.json")]
@@ -480,7 +502,16 @@ pub async fn report_latest_json(
     user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    serve_report(state, i18n, session, user, path.into_inner(), None, Format::Json).await
+    serve_report(
+        state,
+        i18n,
+        session,
+        user,
+        path.into_inner(),
+        None,
+        Format::Json,
+    )
+    .await
 }
 
 #[get("/drafts/{id}/versions/{number}/report")]

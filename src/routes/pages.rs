@@ -288,7 +288,11 @@ fn draft_page(
 }
 
 /// Whether the signed-in viewer may prepare the draft's revisions (for the link to them).
-async fn viewer_may_revise(state: &AppState, user: &CurrentUser, id: i64) -> Result<bool, AppError> {
+async fn viewer_may_revise(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<bool, AppError> {
     let Some(u) = user.0.clone() else {
         return Ok(false);
     };

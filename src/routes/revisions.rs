@@ -22,11 +22,13 @@ use crate::domain::time;
 use crate::error::{AppError, FieldError};
 use crate::i18n::I18n;
 use crate::routes::admin::drafts::TextForm;
-use crate::routes::comparison::{CommentLine, RowView, comment_line, compare_counts_text, row_views};
+use crate::routes::comparison::{
+    CommentLine, RowView, comment_line, compare_counts_text, row_views,
+};
 use crate::routes::{flash, form_page, nav, see_other};
 use crate::services::comparison::{self, ChangeKind};
-use crate::services::revisions::{self, NewProvision, ProvisionText, Workspace};
 use crate::services::drafts;
+use crate::services::revisions::{self, NewProvision, ProvisionText, Workspace};
 use crate::startup::AppState;
 use crate::templates::{FormErrors, Nav, SelectOption};
 
@@ -192,11 +194,7 @@ fn labelled(i18n: &I18n, mut errors: Vec<FieldError>) -> FormErrors {
     )
 }
 
-async fn load_workspace(
-    state: &AppState,
-    id: i64,
-    user: &UserRow,
-) -> Result<Workspace, AppError> {
+async fn load_workspace(state: &AppState, id: i64, user: &UserRow) -> Result<Workspace, AppError> {
     let user = user.clone();
     state
         .db
@@ -306,6 +304,15 @@ struct OverviewPage {
     new_round: bool,
     opens_at: String,
     closes_at: String,
+    history: Vec<HistoryLine>,
+}
+
+pub struct HistoryLine {
+    pub at: String,
+    pub at_machine: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
 }
 
 fn working_line(i18n: &I18n, id: i64, p: &revisions::WorkingProvision) -> WorkingLine {
@@ -398,12 +405,28 @@ async fn render_overview(
             to_label: i18n.tn("draft-version-n", "number", to as i64),
             text: typed.text,
             text_hint: i18n.t("revision-import-hint"),
-            change_summary: typed
-                .change_summary
-                .unwrap_or_else(|| w.working.as_ref().map_or(String::new(), |v| v.change_summary.clone())),
+            change_summary: typed.change_summary.unwrap_or_else(|| {
+                w.working
+                    .as_ref()
+                    .map_or(String::new(), |v| v.change_summary.clone())
+            }),
             new_round: typed.new_round,
             opens_at: typed.opens_at,
             closes_at: typed.closes_at,
+            history: w
+                .history
+                .iter()
+                .map(|h| HistoryLine {
+                    at: time::display(h.at),
+                    at_machine: time::machine(h.at),
+                    actor: h
+                        .actor
+                        .clone()
+                        .unwrap_or_else(|| i18n.t("comment-former-participant")),
+                    action: i18n.t(&format!("revision-action-{}", h.action.replace('.', "-"))),
+                    detail: h.detail.clone(),
+                })
+                .collect(),
             nav: nav(session, user),
             i18n,
         },
@@ -420,7 +443,17 @@ async fn overview(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    render_overview(&state, i18n, &session, &user, &reviser, id, vec![], Typed::default()).await
+    render_overview(
+        &state,
+        i18n,
+        &session,
+        &user,
+        &reviser,
+        id,
+        vec![],
+        Typed::default(),
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -443,11 +476,24 @@ async fn start(
         .await;
     match result {
         Ok(number) => {
-            flash(&session, i18n.tn("revision-started", "number", number as i64));
+            flash(
+                &session,
+                i18n.tn("revision-started", "number", number as i64),
+            );
             Ok(see_other(&revision_url(id)))
         }
         Err(AppError::Validation(e)) => {
-            render_overview(&state, i18n, &session, &user, &reviser, id, e, Typed::default()).await
+            render_overview(
+                &state,
+                i18n,
+                &session,
+                &user,
+                &reviser,
+                id,
+                e,
+                Typed::default(),
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -477,8 +523,17 @@ async fn reimport(
                 "text",
                 format!("the file is larger than {max} bytes"),
             )];
-            return render_overview(&state, i18n, &session, &user, &reviser, id, errors, Typed::default())
-                .await;
+            return render_overview(
+                &state,
+                i18n,
+                &session,
+                &user,
+                &reviser,
+                id,
+                errors,
+                Typed::default(),
+            )
+            .await;
         }
     };
     let typed = Typed {
@@ -594,7 +649,10 @@ async fn publish(
         let opens_at = match form.opens_at.trim() {
             "" => Some(time::now()),
             s => time::parse_datetime(s, false).or_else(|| {
-                errors.push(FieldError::new("opens_at", i18n.t("admin-publish-date-invalid")));
+                errors.push(FieldError::new(
+                    "opens_at",
+                    i18n.t("admin-publish-date-invalid"),
+                ));
                 None
             }),
         };
@@ -629,7 +687,10 @@ async fn publish(
         .await;
     match result {
         Ok(number) => {
-            flash(&session, i18n.tn("revision-published", "number", number as i64));
+            flash(
+                &session,
+                i18n.tn("revision-published", "number", number as i64),
+            );
             Ok(see_other(&format!("/drafts/{id}")))
         }
         Err(AppError::Validation(e)) => {
@@ -684,7 +745,17 @@ async fn render_add(
 ) -> Result<HttpResponse, AppError> {
     let w = load_workspace(state, id, reviser).await?;
     let Some(working) = &w.working else {
-        return render_overview(state, i18n, session, user, reviser, id, errors, Typed::default()).await;
+        return render_overview(
+            state,
+            i18n,
+            session,
+            user,
+            reviser,
+            id,
+            errors,
+            Typed::default(),
+        )
+        .await;
     };
     let rows: Vec<ProvisionRow> = w.provisions.iter().map(|p| p.row.clone()).collect();
     let has_errors = !errors.is_empty();
@@ -837,7 +908,17 @@ async fn render_provision(
 ) -> Result<HttpResponse, AppError> {
     let w = load_workspace(state, id, reviser).await?;
     if w.working.is_none() {
-        return render_overview(state, i18n, session, user, reviser, id, errors, Typed::default()).await;
+        return render_overview(
+            state,
+            i18n,
+            session,
+            user,
+            reviser,
+            id,
+            errors,
+            Typed::default(),
+        )
+        .await;
     }
     let p = w.find(&key).ok_or(AppError::NotFound)?.clone();
     let removed = !w.provisions.iter().any(|x| x.row.key == key);
@@ -911,17 +992,19 @@ async fn render_provision(
             choices: choices
                 .into_iter()
                 .filter(|c| !linked_ids.contains(&c.0))
-                .map(|(cid, tracking, _, version, excerpt, decision)| ChoiceLine {
-                    id: cid,
-                    url: format!("/comments/{cid}"),
-                    tracking_number: tracking,
-                    excerpt,
-                    version_text: i18n.tn("comment-version", "number", version as i64),
-                    decision_label: crate::routes::comparison::decision_label(
-                        &i18n,
-                        decision.as_deref(),
-                    ),
-                })
+                .map(
+                    |(cid, tracking, _, version, excerpt, decision)| ChoiceLine {
+                        id: cid,
+                        url: format!("/comments/{cid}"),
+                        tracking_number: tracking,
+                        excerpt,
+                        version_text: i18n.tn("comment-version", "number", version as i64),
+                        decision_label: crate::routes::comparison::decision_label(
+                            &i18n,
+                            decision.as_deref(),
+                        ),
+                    },
+                )
                 .collect(),
             key,
             nav: nav(session, user),
@@ -1140,7 +1223,11 @@ async fn unlink(
     CsrfForm(form): CsrfForm<UnlinkForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, key) = path.into_inner();
-    let comment_id: i64 = form.comment_id.trim().parse().map_err(|_| AppError::NotFound)?;
+    let comment_id: i64 = form
+        .comment_id
+        .trim()
+        .parse()
+        .map_err(|_| AppError::NotFound)?;
     let (actor, k) = (reviser.clone(), key.clone());
     state
         .db

@@ -120,6 +120,42 @@ pub fn provision_name(p: &ProvisionRow) -> String {
     }
 }
 
+/// Where each provision sits, by key: chapters, sections and articles by their label and
+/// heading; a paragraph by its own label, or by its parent's name and its place among the
+/// parent's paragraphs (`Article 5 Goals ¶ 2`).
+pub fn place_names(list: &[ProvisionRow]) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    let mut stack: Vec<&ProvisionRow> = Vec::new();
+    let mut counts: HashMap<Option<&str>, usize> = HashMap::new();
+    for p in list {
+        while stack.last().is_some_and(|top| top.depth >= p.depth) {
+            stack.pop();
+        }
+        let parent = stack.last().map(|t| t.key.as_str());
+        let has_head = [p.label.as_deref(), p.heading.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|s| !s.trim().is_empty());
+        let name = if p.kind != "paragraph" || has_head {
+            let own = provision_name(p);
+            match (p.kind == "paragraph", parent.and_then(|k| out.get(k))) {
+                (true, Some(parent_name)) => format!("{parent_name} {own}"),
+                _ => own,
+            }
+        } else {
+            let n = counts.entry(parent).or_default();
+            *n += 1;
+            match parent.and_then(|k| out.get(k)) {
+                Some(parent_name) => format!("{parent_name} ¶ {n}"),
+                None => format!("¶ {n}"),
+            }
+        };
+        out.insert(p.key.clone(), name);
+        stack.push(p);
+    }
+    out
+}
+
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -172,7 +208,8 @@ pub fn word_diff_html(old: &str, new: &str) -> String {
     }
     close(&mut out, open);
     // A tag that only swallowed trailing whitespace closes before it.
-    out.replace(" </del>", "</del> ").replace(" </ins>", "</ins> ")
+    out.replace(" </del>", "</del> ")
+        .replace(" </ins>", "</ins> ")
 }
 
 /// The parent of each provision (the nearest earlier one with a smaller depth), by key.
@@ -233,6 +270,11 @@ pub fn diff(old: &[ProvisionRow], new: &[ProvisionRow]) -> Vec<Row> {
     }
     let old_parents = parents(old);
     let new_parents = parents(new);
+    let old_names = place_names(old);
+    let new_names = place_names(new);
+    let name_in = |names: &HashMap<String, String>, p: &ProvisionRow| {
+        names.get(&p.key).cloned().unwrap_or_else(|| provision_name(p))
+    };
 
     // (sort key, row): new provisions by their position; removed ones after their anchor.
     let mut rows: Vec<((usize, usize, usize), Row)> = Vec::new();
@@ -246,7 +288,7 @@ pub fn diff(old: &[ProvisionRow], new: &[ProvisionRow]) -> Vec<Row> {
                     key: p.key.clone(),
                     change: ChangeKind::Added,
                     also_moved: false,
-                    name: provision_name(p),
+                    name: name_in(&new_names, p),
                     old_text: None,
                     diff_html: format!("<ins>{}</ins>", escape_html(&new_text)),
                     new_text: Some(new_text),
@@ -271,7 +313,7 @@ pub fn diff(old: &[ProvisionRow], new: &[ProvisionRow]) -> Vec<Row> {
                             ChangeKind::Moved
                         },
                         also_moved: changed && moved,
-                        name: provision_name(p),
+                        name: name_in(&new_names, p),
                         diff_html: if changed {
                             word_diff_html(&old_text, &new_text)
                         } else {
@@ -303,7 +345,7 @@ pub fn diff(old: &[ProvisionRow], new: &[ProvisionRow]) -> Vec<Row> {
                 key: o.key.clone(),
                 change: ChangeKind::Removed,
                 also_moved: false,
-                name: provision_name(o),
+                name: name_in(&old_names, o),
                 diff_html: format!("<del>{}</del>", escape_html(&old_text)),
                 old_text: Some(old_text),
                 new_text: None,
@@ -348,7 +390,9 @@ pub fn linked_comments(
     let rows: Vec<LinkRow> = revision_links::table
         .inner_join(comments::table.inner_join(users::table))
         .inner_join(versions::table.on(versions::id.eq(comments::version_id)))
-        .left_join(organizations::table.on(organizations::id.nullable().eq(comments::organization_id)))
+        .left_join(
+            organizations::table.on(organizations::id.nullable().eq(comments::organization_id)),
+        )
         .left_join(dispositions::table.on(dispositions::comment_id.eq(comments::id)))
         .filter(revision_links::version_id.eq_any(version_ids))
         .order((revision_links::provision_key, comments::id))
@@ -469,7 +513,8 @@ pub fn comparison(
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
-    if DraftStatus::parse(&draft.status).map_or(true, |s| !s.is_public()) || from_number >= to_number
+    if DraftStatus::parse(&draft.status).map_or(true, |s| !s.is_public())
+        || from_number >= to_number
     {
         return Err(AppError::NotFound);
     }
@@ -580,7 +625,10 @@ mod tests {
 
     #[test]
     fn word_diff_marks_changed_words_and_escapes() {
-        let html = word_diff_html("the state <b> may collect data", "the state must collect data");
+        let html = word_diff_html(
+            "the state <b> may collect data",
+            "the state must collect data",
+        );
         assert_eq!(
             html,
             "the state <del>&lt;b&gt; may</del> <ins>must</ins> collect data"
@@ -618,7 +666,11 @@ mod tests {
             ]
         );
         let removed = diff(&new, &old);
-        assert!(removed.iter().any(|r| r.key == "art3.p9" && r.change == ChangeKind::Removed));
+        assert!(
+            removed
+                .iter()
+                .any(|r| r.key == "art3.p9" && r.change == ChangeKind::Removed)
+        );
         // The removed paragraph comes where it stood: after art3's other rows.
         assert_eq!(removed.last().unwrap().key, "art3.p9");
     }

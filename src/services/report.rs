@@ -22,13 +22,12 @@ use serde::Serialize;
 use crate::db::DbConn;
 use crate::db::models::{DraftRow, ProvisionRow, RoundRow, VersionRow};
 use crate::db::schema::{
-    comments, consultation_rounds, dispositions, drafts, organizations, provisions, users,
-    versions,
+    comments, consultation_rounds, dispositions, drafts, organizations, provisions, users, versions,
 };
 use crate::domain::{DraftStatus, RespondentType, time};
 use crate::error::AppError;
 use crate::services::comments::{PUBLISHED, WITHDRAWN};
-use crate::services::comparison::provision_name;
+use crate::services::comparison::place_names;
 
 /// The decisions a disposition can carry, in the order reports list them.
 pub const DECISIONS: [&str; 5] = [
@@ -141,10 +140,22 @@ pub fn days_between(from: NaiveDateTime, to: NaiveDateTime) -> f64 {
 }
 
 type Line = (
-    (i64, String, NaiveDateTime, Option<String>, Option<i64>, String),
+    (
+        i64,
+        String,
+        NaiveDateTime,
+        Option<String>,
+        Option<i64>,
+        String,
+    ),
     (String, String, String, String, Option<NaiveDateTime>),
     Option<String>,
-    (Option<String>, Option<String>, Option<NaiveDateTime>, Option<i64>),
+    (
+        Option<String>,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<i64>,
+    ),
 );
 
 /// The report of the round on version `number`, or of the latest round when `None`. A
@@ -223,10 +234,11 @@ pub fn report(conn: &mut DbConn, draft_id: i64, number: Option<i32>) -> Result<R
         .enumerate()
         .map(|(i, p)| (p.key.as_str(), (i, p)))
         .collect();
+    let names = place_names(&provisions);
     let name_of = |key: &Option<String>| -> String {
         key.as_deref()
-            .and_then(|k| position.get(k))
-            .map(|(_, p)| provision_name(p))
+            .and_then(|k| names.get(k))
+            .cloned()
             .or_else(|| key.clone())
             .unwrap_or_default()
     };
@@ -375,7 +387,10 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>, AppError> {
     ])
     .map_err(fail)?;
     for c in &report.comments {
-        let days = c.days_to_answer.map(|d| format!("{d:.2}")).unwrap_or_default();
+        let days = c
+            .days_to_answer
+            .map(|d| format!("{d:.2}"))
+            .unwrap_or_default();
         w.write_record([
             c.tracking_number.as_str(),
             c.created_at.as_str(),

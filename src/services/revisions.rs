@@ -47,8 +47,7 @@ pub fn may_revise(conn: &mut DbConn, draft_id: i64, user: &UserRow) -> QueryResu
 fn authorize(conn: &mut DbConn, draft_id: i64, user: &UserRow) -> Result<(), AppError> {
     if !may_revise(conn, draft_id, user)? {
         return Err(AppError::Forbidden(
-            "Only the draft's working group and administrators can prepare its revisions."
-                .into(),
+            "Only the draft's working group and administrators can prepare its revisions.".into(),
         ));
     }
     Ok(())
@@ -78,7 +77,8 @@ fn load_draft(conn: &mut DbConn, draft_id: i64) -> Result<(DraftRow, DraftStatus
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
-    let status = DraftStatus::parse(&draft.status).map_err(|e| AppError::Internal(e.to_string()))?;
+    let status =
+        DraftStatus::parse(&draft.status).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok((draft, status))
 }
 
@@ -358,7 +358,11 @@ fn prune_links(conn: &mut DbConn, open: &Open) -> QueryResult<usize> {
         .into_iter()
         .map(|p| p.key)
         .collect();
-    keys.extend(load_provisions(conn, open.base.id)?.into_iter().map(|p| p.key));
+    keys.extend(
+        load_provisions(conn, open.base.id)?
+            .into_iter()
+            .map(|p| p.key),
+    );
     let linked: Vec<(i64, String)> = revision_links::table
         .filter(revision_links::version_id.eq(open.working.id))
         .select((revision_links::id, revision_links::provision_key))
@@ -395,9 +399,15 @@ fn single_line(
 ) -> Option<String> {
     let s = raw.trim();
     if s.chars().any(char::is_control) {
-        errors.push(FieldError::new(field, "must be one line without control characters"));
+        errors.push(FieldError::new(
+            field,
+            "must be one line without control characters",
+        ));
     } else if s.chars().count() > max {
-        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     (!s.is_empty()).then(|| s.to_string())
 }
@@ -416,8 +426,14 @@ fn validate_text(kind: &str, t: &ProvisionText) -> Result<ValidText, Vec<FieldEr
                 "body",
                 format!("must be at most {MAX_BODY} characters"),
             ));
-        } else if body.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            errors.push(FieldError::new("body", "must not contain control characters"));
+        } else if body
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            errors.push(FieldError::new(
+                "body",
+                "must not contain control characters",
+            ));
         }
         if errors.is_empty() {
             Ok((label, None, body))
@@ -455,7 +471,10 @@ fn find_after(units: &[Unit], after: Option<&str>) -> Result<Option<usize>, AppE
             .position(|u| u.key == a)
             .map(Some)
             .ok_or_else(|| {
-                AppError::field("after", "Choose a provision of the working text to put it after")
+                AppError::field(
+                    "after",
+                    "Choose a provision of the working text to put it after",
+                )
             }),
     }
 }
@@ -726,7 +745,11 @@ pub fn reimport(
 // ---------------------------------------------------------------------------------------
 // Comments a change addresses
 
-fn find_comment(conn: &mut DbConn, draft_id: i64, reference: &str) -> Result<(i64, String), AppError> {
+fn find_comment(
+    conn: &mut DbConn,
+    draft_id: i64,
+    reference: &str,
+) -> Result<(i64, String), AppError> {
     let r = reference.trim().trim_start_matches('#');
     if r.is_empty() {
         return Err(AppError::field(
@@ -989,6 +1012,45 @@ pub struct Workspace {
     pub removed: Vec<WorkingProvision>,
     /// The preview of the comparison table N → N+1.
     pub rows: Vec<comparison::Row>,
+    /// The revision actions recorded for the draft, newest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One recorded revision action: when, who (their name; `None` when the account is gone),
+/// what, and the recorded detail (JSON with before and after).
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub at: NaiveDateTime,
+    pub actor: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
+/// The latest `limit` revision actions on a draft, newest first.
+pub fn history(conn: &mut DbConn, draft_id: i64, limit: i64) -> QueryResult<Vec<HistoryEntry>> {
+    use crate::db::schema::{audit_log, users};
+    let rows: Vec<(NaiveDateTime, Option<String>, String, String)> = audit_log::table
+        .left_join(users::table.on(users::id.nullable().eq(audit_log::actor_id)))
+        .filter(audit_log::subject.eq(subject(draft_id)))
+        .filter(audit_log::action.like("revision.%"))
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .select((
+            audit_log::created_at,
+            users::display_name.nullable(),
+            audit_log::action,
+            audit_log::detail,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, actor, action, detail)| HistoryEntry {
+            at,
+            actor,
+            action,
+            detail,
+        })
+        .collect())
 }
 
 impl Workspace {
@@ -1006,7 +1068,11 @@ impl Workspace {
 }
 
 /// The revision workspace of a draft, for someone allowed to revise it.
-pub fn workspace(conn: &mut DbConn, draft_id: i64, viewer: &UserRow) -> Result<Workspace, AppError> {
+pub fn workspace(
+    conn: &mut DbConn,
+    draft_id: i64,
+    viewer: &UserRow,
+) -> Result<Workspace, AppError> {
     authorize(conn, draft_id, viewer)?;
     let (draft, status) = load_draft(conn, draft_id)?;
     let working = draft_service::working_version(conn, draft_id)?
@@ -1042,6 +1108,7 @@ pub fn workspace(conn: &mut DbConn, draft_id: i64, viewer: &UserRow) -> Result<W
         }
         _ => (Vec::new(), Vec::new(), Vec::new()),
     };
+    let history = history(conn, draft_id, 100)?;
     Ok(Workspace {
         draft,
         status,
@@ -1050,6 +1117,7 @@ pub fn workspace(conn: &mut DbConn, draft_id: i64, viewer: &UserRow) -> Result<W
         provisions,
         removed,
         rows,
+        history,
     })
 }
 
@@ -1073,7 +1141,7 @@ pub fn comment_choices(
     if let Some(k) = provision_key {
         q = q.filter(comments::provision_key.eq(k.to_string()));
     }
-    let rows: Vec<(i64, String, Option<String>, i32, String, Option<String>)> = q
+    let rows: Vec<CommentChoice> = q
         .order(comments::id.desc())
         .limit(limit)
         .select((
@@ -1153,12 +1221,21 @@ mod tests {
             (Some("1.".into()), None, "The text.\nNext line.".into())
         );
         let empty = ProvisionText::default();
-        assert_eq!(validate_text("paragraph", &empty).unwrap_err()[0].field, "body");
-        assert_eq!(validate_text("article", &empty).unwrap_err()[0].field, "heading");
+        assert_eq!(
+            validate_text("paragraph", &empty).unwrap_err()[0].field,
+            "body"
+        );
+        assert_eq!(
+            validate_text("article", &empty).unwrap_err()[0].field,
+            "heading"
+        );
         let bad = ProvisionText {
             label: "Article\n5".into(),
             ..ProvisionText::default()
         };
-        assert_eq!(validate_text("article", &bad).unwrap_err()[0].field, "label");
+        assert_eq!(
+            validate_text("article", &bad).unwrap_err()[0].field,
+            "label"
+        );
     }
 }

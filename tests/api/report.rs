@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDateTime};
 use talqy::domain::{DraftStatus, time};
 use talqy::services::drafts as draft_service;
 
-use crate::helpers::{spawn_app, texts};
+use crate::helpers::{assert_inert, spawn_app, texts};
 use crate::revisions::{OPEN_DATA, PASSWORD, insert_comment, insert_disposition, version_id};
 
 const TYPES: [&str; 6] = [
@@ -50,7 +50,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
-    Some(if n % 2 == 0 {
+    Some(if n.is_multiple_of(2) {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     } else {
         v[n / 2]
@@ -76,11 +76,7 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
             let respondent = TYPES[(i * 7 / 3) % 6];
             let withdrawn = i % 10 == 9;
             let created = start + Duration::hours(i as i64 * 5) + Duration::seconds(i as i64 * 17);
-            let parent = if i == 29 {
-                first.clone()
-            } else {
-                None
-            };
+            let parent = if i == 29 { first.clone() } else { None };
             let (id, tracking) = insert_comment(
                 conn,
                 draft,
@@ -88,7 +84,12 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
                 key,
                 author,
                 respondent,
-                &format!("Comment number {i} on the draft."),
+                &if i == 4 {
+                    "Comment number 4 <script>alert(1)</script> [x](javascript:alert(1))"
+                        .to_string()
+                } else {
+                    format!("Comment number {i} on the draft.")
+                },
                 if withdrawn { "withdrawn" } else { "published" },
                 created,
                 parent.map(|(id, _)| (id, format!("{id:012}"))),
@@ -98,9 +99,8 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
             }
             let decision = if i % 3 != 0 {
                 let d = DECISIONS[(i / 2) % 5];
-                let decided = created
-                    + Duration::days((i % 7) as i64 + 1)
-                    + Duration::minutes(i as i64 * 13);
+                let decided =
+                    created + Duration::days((i % 7) as i64 + 1) + Duration::minutes(i as i64 * 13);
                 let justification = format!("Reason number {i}.");
                 insert_disposition(conn, id, d, &justification, decided, None);
                 Some((d, decided, justification))
@@ -122,7 +122,11 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
     // Expected figures, computed here from what was seeded.
     let published: Vec<&Seeded> = seeded.iter().filter(|s| !s.withdrawn).collect();
     let withdrawn = seeded.len() - published.len();
-    let answered: Vec<&Seeded> = published.iter().copied().filter(|s| s.decision.is_some()).collect();
+    let answered: Vec<&Seeded> = published
+        .iter()
+        .copied()
+        .filter(|s| s.decision.is_some())
+        .collect();
     let mut by_decision: Vec<(String, i64)> = DECISIONS
         .iter()
         .map(|d| {
@@ -164,7 +168,12 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
     // JSON: the exact figures.
     let res = app.get(&format!("/drafts/{draft}/report.json")).await;
     assert_eq!(res.status().as_u16(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let json: serde_json::Value = res.json().await.unwrap();
     assert_eq!(json["version"], 1);
     let totals = &json["totals"];
@@ -172,14 +181,22 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
     assert_eq!(totals["published"], published.len() as i64);
     assert_eq!(totals["withdrawn"], withdrawn as i64);
     assert_eq!(totals["answered"], answered.len() as i64);
-    assert_eq!(totals["not_answered"], (published.len() - answered.len()) as i64);
+    assert_eq!(
+        totals["not_answered"],
+        (published.len() - answered.len()) as i64
+    );
     assert!((totals["share_answered_percent"].as_f64().unwrap() - share).abs() < 1e-9);
     assert!((totals["median_days_to_answer"].as_f64().unwrap() - median_days).abs() < 1e-9);
     let pairs = |v: &serde_json::Value| -> Vec<(String, i64)> {
         v.as_array()
             .unwrap()
             .iter()
-            .map(|c| (c["key"].as_str().unwrap().to_string(), c["count"].as_i64().unwrap()))
+            .map(|c| {
+                (
+                    c["key"].as_str().unwrap().to_string(),
+                    c["count"].as_i64().unwrap(),
+                )
+            })
             .collect()
     };
     assert_eq!(pairs(&json["by_disposition"]), by_decision);
@@ -188,7 +205,12 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["provision_key"].as_str().map(String::from), p["count"].as_i64().unwrap()))
+        .map(|p| {
+            (
+                p["provision_key"].as_str().map(String::from),
+                p["count"].as_i64().unwrap(),
+            )
+        })
         .collect();
     let expected_provisions: Vec<(Option<String>, i64)> = by_provision
         .iter()
@@ -199,28 +221,60 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
     assert_eq!(list.len(), seeded.len());
     for (c, s) in list.iter().zip(&seeded) {
         assert_eq!(c["tracking_number"], s.tracking.as_str());
-        assert_eq!(c["status"], if s.withdrawn { "withdrawn" } else { "published" });
-        assert_eq!(c["text"].is_null(), s.withdrawn, "withdrawn comments have no text");
+        assert_eq!(
+            c["status"],
+            if s.withdrawn {
+                "withdrawn"
+            } else {
+                "published"
+            }
+        );
+        assert_eq!(
+            c["text"].is_null(),
+            s.withdrawn,
+            "withdrawn comments have no text"
+        );
         assert_eq!(c["decision"].as_str(), s.decision.as_ref().map(|d| d.0));
-        assert_eq!(c["justification"].as_str(), s.decision.as_ref().map(|d| d.2.as_str()));
+        assert_eq!(
+            c["justification"].as_str(),
+            s.decision.as_ref().map(|d| d.2.as_str())
+        );
     }
     assert_eq!(list[29]["reply_to"], seeded[0].tracking.as_str());
 
     // HTML: the same figures, for people.
-    for path in [format!("/drafts/{draft}/report"), format!("/drafts/{draft}/versions/1/report")] {
-        let (status, doc) = app.get_html(&path).await;
-        assert_eq!(status, 200, "{path}");
-        assert_eq!(texts(&doc, "#fig-published"), vec![published.len().to_string()]);
-        assert_eq!(texts(&doc, "#fig-answered"), vec![answered.len().to_string()]);
+    for path in [
+        format!("/drafts/{draft}/report"),
+        format!("/drafts/{draft}/versions/1/report"),
+    ] {
+        let res = app.get(&path).await;
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let html = res.text().await.unwrap();
+        assert_inert(&html);
+        let doc = scraper::Html::parse_document(&html);
+        assert_eq!(
+            texts(&doc, "#fig-published"),
+            vec![published.len().to_string()]
+        );
+        assert_eq!(
+            texts(&doc, "#fig-answered"),
+            vec![answered.len().to_string()]
+        );
         assert_eq!(texts(&doc, "#fig-withdrawn"), vec![withdrawn.to_string()]);
         assert_eq!(texts(&doc, "#fig-share"), vec![format!("{share:.1} %")]);
-        assert_eq!(texts(&doc, "#fig-median"), vec![format!("{median_days:.1} days")]);
+        assert_eq!(
+            texts(&doc, "#fig-median"),
+            vec![format!("{median_days:.1} days")]
+        );
         let counts: Vec<i64> = texts(&doc, "#by-disposition tbody td")
             .iter()
             .map(|t| t.parse().unwrap())
             .collect();
         assert_eq!(counts, by_decision.iter().map(|d| d.1).collect::<Vec<_>>());
-        assert_eq!(texts(&doc, "#by-disposition tbody th").last().unwrap(), "Not yet answered");
+        assert_eq!(
+            texts(&doc, "#by-disposition tbody th").last().unwrap(),
+            "Not yet answered"
+        );
         let counts: Vec<i64> = texts(&doc, "#by-provision tbody td")
             .iter()
             .map(|t| t.parse().unwrap())
@@ -229,9 +283,18 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
         assert_eq!(texts(&doc, "#report-comments tbody tr").len(), seeded.len());
         let gone = &seeded[9];
         let row = format!("#report-comments tr[data-tracking='{}']", gone.tracking);
-        assert_eq!(texts(&doc, &format!("{row} .comment-text")), vec!["Withdrawn by its author."]);
-        let answered_one = seeded.iter().find(|s| !s.withdrawn && s.decision.is_some()).unwrap();
-        let row = format!("#report-comments tr[data-tracking='{}']", answered_one.tracking);
+        assert_eq!(
+            texts(&doc, &format!("{row} .comment-text")),
+            vec!["Withdrawn by its author."]
+        );
+        let answered_one = seeded
+            .iter()
+            .find(|s| !s.withdrawn && s.decision.is_some())
+            .unwrap();
+        let row = format!(
+            "#report-comments tr[data-tracking='{}']",
+            answered_one.tracking
+        );
         assert_eq!(
             texts(&doc, &format!("{row} .justification")),
             vec![answered_one.decision.as_ref().unwrap().2.clone()]
@@ -240,7 +303,12 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
 
     // CSV: one row per comment.
     let res = app.get(&format!("/drafts/{draft}/report.csv")).await;
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let body = res.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
@@ -262,11 +330,24 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
     {
         let conn = &mut app.conn();
         let qv = version_id(conn, quiet, 1);
-        insert_comment(conn, quiet, qv, None, author, "citizen", "Unanswered.", "published", time::now(), None);
+        insert_comment(
+            conn,
+            quiet,
+            qv,
+            None,
+            author,
+            "citizen",
+            "Unanswered.",
+            "published",
+            time::now(),
+            None,
+        );
     }
     let (_, doc) = app.get_html(&format!("/drafts/{quiet}/report")).await;
     assert_eq!(texts(&doc, "#fig-share"), vec!["0.0 %"]);
     assert_eq!(texts(&doc, "#fig-median"), vec!["—"]);
-    let (status, _) = app.get_html(&format!("/drafts/{draft}/versions/2/report")).await;
+    let (status, _) = app
+        .get_html(&format!("/drafts/{draft}/versions/2/report"))
+        .await;
     assert_eq!(status, 404);
 }

@@ -157,3 +157,16 @@ report-duplicate-of = Duplicate of { $tracking }
 report-decided = Answered on { $date }
 report-no-comments = No comments were made in this round.
 report-definitions = Figures count published comments, replies included; withdrawn comments are listed without their text. The share answered is the share of published comments with a decision; the time to answer runs from a comment to its decision.
+
+revision-history = Revision history
+revision-history-detail = What changed
+revision-action-revision-start = Revision started
+revision-action-revision-edit = Provision changed
+revision-action-revision-add = Provision added
+revision-action-revision-delete = Provision deleted
+revision-action-revision-move = Provision moved
+revision-action-revision-import = Text re-imported
+revision-action-revision-link = Comment linked
+revision-action-revision-unlink = Comment unlinked
+revision-action-revision-summary = Change summary saved
+revision-action-revision-publish = Version published
