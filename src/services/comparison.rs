@@ -273,7 +273,10 @@ pub fn diff(old: &[ProvisionRow], new: &[ProvisionRow]) -> Vec<Row> {
     let old_names = place_names(old);
     let new_names = place_names(new);
     let name_in = |names: &HashMap<String, String>, p: &ProvisionRow| {
-        names.get(&p.key).cloned().unwrap_or_else(|| provision_name(p))
+        names
+            .get(&p.key)
+            .cloned()
+            .unwrap_or_else(|| provision_name(p))
     };
 
     // (sort key, row): new provisions by their position; removed ones after their anchor.

@@ -581,7 +581,6 @@ async fn a_revision_yields_exactly_the_expected_comparison_rows_and_linked_comme
     let res = member.get(&format!("/drafts/{draft}/revision")).await;
     assert_eq!(res.status().as_u16(), 200);
     let html = res.text().await.unwrap();
-    std::fs::write("/tmp/overview.html", &html).ok();
     assert_inert(&html);
     let doc = scraper::Html::parse_document(&html);
     let states: Vec<(String, String)> = attrs(&doc, "#working-text tbody tr", "data-key")
@@ -722,7 +721,6 @@ async fn a_revision_yields_exactly_the_expected_comparison_rows_and_linked_comme
     let res = app.get(&format!("/drafts/{draft}/compare/1/2")).await;
     assert_eq!(res.status().as_u16(), 200);
     let html = res.text().await.unwrap();
-    std::fs::write("/tmp/compare.html", &html).ok();
     assert_inert(&html);
     let doc = scraper::Html::parse_document(&html);
     assert_eq!(
