@@ -222,6 +222,8 @@ pub struct VersionLink {
     pub published: String,
     pub published_machine: String,
     pub change_summary: String,
+    /// The comparison with the version before (versions after the first).
+    pub compare: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -260,6 +262,10 @@ pub struct DraftPage {
     pub history: Vec<HistoryEntry>,
     /// The triage queue, for the draft's working group and admins.
     pub triage_url: Option<String>,
+    /// The discussion report of the round on the version shown, if it had one.
+    pub report_url: Option<String>,
+    /// The revision pages, for the draft's working group and admins.
+    pub revision_url: Option<String>,
 }
 
 #[derive(Template)]

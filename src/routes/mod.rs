@@ -5,10 +5,12 @@ pub mod account_settings;
 pub mod admin;
 pub mod campaigns;
 pub mod comments;
+pub mod comparison;
 pub mod errors;
 pub mod health;
 pub mod organizations;
 pub mod pages;
+pub mod revisions;
 pub mod statics;
 pub mod subscriptions;
 pub mod triage;
@@ -92,6 +94,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(subscriptions::unsubscribe)
         .service(subscriptions::account_page)
         .service(subscriptions::account_update)
+        .service(comparison::compare)
+        .service(comparison::report_latest)
+        .service(comparison::report_latest_csv)
+        .service(comparison::report_latest_json)
+        .service(comparison::report_version)
+        .service(comparison::report_version_csv)
+        .service(comparison::report_version_json)
+        .configure(revisions::configure)
         .configure(admin::configure);
 }
 

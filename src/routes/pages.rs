@@ -222,6 +222,7 @@ fn draft_page(
     nav: Nav,
     (detail, counts): (DraftDetail, Counts),
     triage_url: Option<String>,
+    may_revise: bool,
 ) -> Result<HttpResponse, AppError> {
     let now = time::now();
     let latest = detail.versions.first().map(|v| v.number);
@@ -273,6 +274,17 @@ fn draft_page(
             published: v.published_at.map(time::display).unwrap_or_default(),
             published_machine: v.published_at.map(time::machine).unwrap_or_default(),
             change_summary: v.change_summary.clone(),
+            compare: (v.number > 1).then(|| {
+                (
+                    format!(
+                        "/drafts/{}/compare/{}/{}",
+                        d.draft.id,
+                        v.number - 1,
+                        v.number
+                    ),
+                    i18n.tn("compare-link", "number", (v.number - 1) as i64),
+                )
+            }),
         })
         .collect();
     let history = detail
@@ -320,8 +332,32 @@ fn draft_page(
         versions,
         history,
         triage_url,
+        report_url: detail.round_of_version.as_ref().map(|_| {
+            format!(
+                "/drafts/{}/versions/{}/report",
+                d.draft.id, detail.version.number
+            )
+        }),
+        revision_url: may_revise.then(|| format!("/drafts/{}/revision", d.draft.id)),
         i18n,
     })
+}
+
+/// Whether the signed-in viewer may prepare the draft's revisions (for the link to them).
+async fn viewer_may_revise(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<bool, AppError> {
+    let Some(u) = user.0.clone() else {
+        return Ok(false);
+    };
+    state
+        .db
+        .run(move |conn| {
+            crate::services::revisions::may_revise(conn, id, &u).map_err(AppError::from)
+        })
+        .await
 }
 
 #[get("/drafts/{id}")]
@@ -335,7 +371,8 @@ pub async fn draft(
     let id = path.into_inner();
     let detail = load_detail(&state, id, None).await?;
     let triage = triage_url(&state, &user, id).await?;
-    draft_page(i18n, nav(&session, &user), detail, triage)
+    let may_revise = viewer_may_revise(&state, &user, id).await?;
+    draft_page(i18n, nav(&session, &user), detail, triage, may_revise)
 }
 
 #[get("/drafts/{id}/versions/{number}")]
@@ -349,7 +386,8 @@ pub async fn draft_version(
     let (id, number) = path.into_inner();
     let detail = load_detail(&state, id, Some(number)).await?;
     let triage = triage_url(&state, &user, id).await?;
-    draft_page(i18n, nav(&session, &user), detail, triage)
+    let may_revise = viewer_may_revise(&state, &user, id).await?;
+    draft_page(i18n, nav(&session, &user), detail, triage, may_revise)
 }
 
 #[get("/drafts/{id}/provisions/{key}")]

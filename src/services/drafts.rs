@@ -167,7 +167,7 @@ fn status_of(row: &DraftRow) -> Result<DraftStatus, AppError> {
 }
 
 /// The version that is still being written (not yet published), if any.
-fn working_version(conn: &mut DbConn, draft_id: i64) -> Result<Option<VersionRow>, AppError> {
+pub fn working_version(conn: &mut DbConn, draft_id: i64) -> Result<Option<VersionRow>, AppError> {
     Ok(versions::table
         .filter(versions::draft_id.eq(draft_id))
         .filter(versions::published_at.is_null())
@@ -208,8 +208,26 @@ pub fn import_text(
             .order(provisions::position)
             .select(ProvisionRow::as_select())
             .load(conn)?;
+        // Provisions of earlier versions that the working text no longer has: a unit that
+        // comes back gets its old key again, and a new one never takes a key that once
+        // named something else (comparison tables and comments rely on that).
+        let working_keys: std::collections::HashSet<&str> =
+            old.iter().map(|p| p.key.as_str()).collect();
+        let earlier: Vec<ProvisionRow> = provisions::table
+            .inner_join(versions::table)
+            .filter(versions::draft_id.eq(draft_id))
+            .filter(versions::id.ne(version.id))
+            .order((versions::number.desc(), provisions::position.asc()))
+            .select(ProvisionRow::as_select())
+            .load(conn)?;
+        let mut seen = std::collections::HashSet::new();
+        let earlier: Vec<&ProvisionRow> = earlier
+            .iter()
+            .filter(|p| !working_keys.contains(p.key.as_str()) && seen.insert(p.key.as_str()))
+            .collect();
         let old_view: Vec<OldProvision<'_>> = old
             .iter()
+            .chain(earlier.iter().copied())
             .filter_map(|p| {
                 Some(OldProvision {
                     key: &p.key,
@@ -281,15 +299,7 @@ pub fn publish(
 ) -> Result<i32, AppError> {
     let now = crate::domain::time::now();
     let opens_at = opens_at.unwrap_or(now);
-    let mut errors = Vec::new();
-    if closes_at <= now {
-        errors.push(FieldError::new("closes_at", "must be in the future"));
-    } else if closes_at <= opens_at {
-        errors.push(FieldError::new("closes_at", "must be after opens_at"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    check_round(opens_at, closes_at, now)?;
     write_transaction(conn, |conn| {
         let draft = load_draft(conn, draft_id)?;
         let status = status_of(&draft)?;
@@ -334,6 +344,109 @@ pub fn publish(
             round_id,
             opens_at <= now,
         )?;
+        Ok(version.number)
+    })
+}
+
+/// The dates of a new consultation round: it must end in the future, after it opens.
+fn check_round(
+    opens_at: NaiveDateTime,
+    closes_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if closes_at <= now {
+        Err(AppError::field("closes_at", "must be in the future"))
+    } else if closes_at <= opens_at {
+        Err(AppError::field("closes_at", "must be after opens_at"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Publishes the working version N+1 that the working group prepared while the draft was
+/// in review: it becomes public with its change summary, and the draft becomes `revised`
+/// (two transitions, `revised` then `open`, when `round` opens a new consultation round on
+/// it). Returns the number of the published version.
+pub fn publish_revision(
+    conn: &mut DbConn,
+    draft_id: i64,
+    change_summary: &str,
+    round: Option<(NaiveDateTime, NaiveDateTime)>,
+    actor: &str,
+) -> Result<i32, AppError> {
+    let now = crate::domain::time::now();
+    if let Some((opens_at, closes_at)) = round {
+        check_round(opens_at, closes_at, now)?;
+    }
+    write_transaction(conn, |conn| {
+        let draft = load_draft(conn, draft_id)?;
+        let status = status_of(&draft)?;
+        if status != DraftStatus::InReview {
+            return Err(AppError::field(
+                "status",
+                format!("draft {draft_id} is '{status}': a revision is published from in_review"),
+            ));
+        }
+        let version = working_version(conn, draft_id)?
+            .filter(|v| v.number > 1)
+            .ok_or_else(|| AppError::field("text", "there is no revision to publish"))?;
+        let count: i64 = provisions::table
+            .filter(provisions::version_id.eq(version.id))
+            .count()
+            .get_result(conn)?;
+        if count == 0 {
+            return Err(AppError::field(
+                "text",
+                "the new version has no text: a version needs at least one provision",
+            ));
+        }
+        diesel::update(versions::table.find(version.id))
+            .set((
+                versions::published_at.eq(now),
+                versions::change_summary.eq(change_summary),
+            ))
+            .execute(conn)?;
+        set_status(
+            conn,
+            &draft,
+            DraftStatus::InReview,
+            DraftStatus::Revised,
+            actor,
+            None,
+            now,
+        )?;
+        if let Some((opens_at, closes_at)) = round {
+            let round_id: i64 = diesel::insert_into(consultation_rounds::table)
+                .values((
+                    consultation_rounds::draft_id.eq(draft_id),
+                    consultation_rounds::version_id.eq(version.id),
+                    consultation_rounds::opens_at.eq(opens_at),
+                    consultation_rounds::closes_at.eq(closes_at),
+                    consultation_rounds::created_at.eq(now),
+                ))
+                .returning(consultation_rounds::id)
+                .get_result(conn)?;
+            let revised = load_draft(conn, draft_id)?;
+            set_status(
+                conn,
+                &revised,
+                DraftStatus::Revised,
+                DraftStatus::Open,
+                actor,
+                None,
+                now,
+            )?;
+            // Subscribers of the draft hear of the new version (and of the round opening).
+            crate::services::notifications::on_publish(
+                conn,
+                draft_id,
+                version.number,
+                round_id,
+                opens_at <= now,
+            )?;
+        } else {
+            crate::services::notifications::new_version(conn, draft_id, version.number)?;
+        }
         Ok(version.number)
     })
 }

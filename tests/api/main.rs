@@ -17,5 +17,7 @@ mod logs;
 mod notifications;
 mod organizations;
 mod pages;
+mod report;
+mod revisions;
 mod schema;
 mod triage;

@@ -5,7 +5,7 @@
 
 mod activity;
 mod dashboard;
-mod drafts;
+pub(crate) mod drafts;
 mod groups;
 mod jobs;
 mod organizations;
