@@ -177,14 +177,25 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow!("database: {e}"))?;
     let db = app.db().clone();
+    let seed_config = config.clone();
     let id = db
-        .run(crate::demo::seed)
+        .run(move |conn| crate::demo::seed(conn, &seed_config))
         .await
         .context("seeding the demo")?;
     println!("Talqy demo is running at {}", config.public_url("/"));
     println!(
         "The demo consultation: {}",
         config.public_url(&format!("/drafts/{id}"))
+    );
+    println!(
+        "Sign in as {} (administrator, chairs the working group) or {} — password: \"{}\"",
+        crate::demo::ADMIN_EMAIL,
+        crate::demo::CITIZEN_EMAIL,
+        crate::demo::DEMO_PASSWORD
+    );
+    println!(
+        "Emails are written to {}",
+        config.data_dir.join("mail").display()
     );
     println!("Stop it with Ctrl+C.");
     app.run_until_stopped().await?;

@@ -71,7 +71,12 @@ fn item(i18n: &I18n, v: &CommentView, ctx: &ItemCtx, names: &HashMap<i64, String
         respondent: i18n.t(&format!("respondent-{}", r.respondent_type)),
         organization: v.organization.clone(),
         stance: r.stance.clone(),
-        stance_label: i18n.t(&format!("stance-{}", r.stance)),
+        // Replies continue a thread; only a thread's opening comment takes a position.
+        stance_label: if r.parent_id.is_some() {
+            String::new()
+        } else {
+            i18n.t(&format!("stance-{}", r.stance))
+        },
         version_label: (v.version_number != ctx.current_version)
             .then(|| i18n.tn("comment-version", "number", v.version_number as i64)),
         reply_to: r

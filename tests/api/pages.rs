@@ -285,3 +285,26 @@ async fn user_text_in_drafts_is_rendered_inert() {
         "title must be escaped"
     );
 }
+
+#[tokio::test]
+async fn the_demo_seeds_an_open_consultation_with_a_discussion() {
+    let app = spawn_app().await;
+    let config = crate::helpers::test_config(talqy::db::DatabaseUrl::Sqlite("unused.db".into()));
+    let id = talqy::demo::seed(&mut app.conn(), &config).unwrap();
+    let (status, doc) = app.get_html(&format!("/drafts/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(texts(&doc, "h1")[0].contains("Cyber Shield"));
+    assert_eq!(texts(&doc, "[id='ch2.art5'] .discuss"), vec!["2 comments"]);
+    let (_, doc) = app
+        .get_html(&format!("/drafts/{id}/provisions/ch3.art7"))
+        .await;
+    let page = texts(&doc, ".discussion").join(" ");
+    assert!(
+        page.contains("security operations centres") && page.contains("Accepted"),
+        "{page}"
+    );
+    // The printed demo accounts can sign in.
+    app.sign_in(talqy::demo::CITIZEN_EMAIL, talqy::demo::DEMO_PASSWORD)
+        .await;
+    assert_eq!(app.signed_in_as().await.as_deref(), Some("Aigerim S."));
+}
