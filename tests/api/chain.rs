@@ -152,7 +152,7 @@ async fn audit_verify_names_the_tampered_comment() {
     let app = spawn_app().await;
     let draft = app.published_draft("Law", "law", "Ministry", THREE_CHAPTERS, 10);
     let alice = app.create_user("alice@example.org", "Alice", PW, true, false);
-    let c1 = post(&app, alice, draft, "One", "k1");
+    post(&app, alice, draft, "One", "k1");
     let c2 = post(&app, alice, draft, "Two", "k2");
     let c3 = post(&app, alice, draft, "Three", "k3");
 
@@ -163,7 +163,6 @@ async fn audit_verify_names_the_tampered_comment() {
         "{}",
         stdout(&out)
     );
-    let _ = (c1, c3);
 
     // Someone edits the stored text of the second comment behind the application's back.
     diesel::update(comments::table.find(c2))
@@ -197,5 +196,66 @@ async fn audit_verify_names_the_tampered_comment() {
     assert!(
         text.starts_with(&format!("mismatch at entry 4 (comment {c3}): prev_hash")),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn dispositions_are_recorded_and_verified() {
+    let app = spawn_app().await;
+    let draft = app.published_draft("Law", "law", "Ministry", THREE_CHAPTERS, 10);
+    let alice = app.create_user("alice@example.org", "Alice", PW, true, false);
+    let admin = app.create_user("admin@example.org", "Admin", PW, true, true);
+    let admin_row = talqy::services::accounts::find(&mut app.conn(), admin)
+        .unwrap()
+        .unwrap();
+    let c = post(&app, alice, draft, "One", "k1");
+    let config = crate::helpers::test_config(app._database.url());
+    for (decision, why) in [
+        ("accepted", "A good point, taken into the text."),
+        ("rejected", "On reflection the group keeps the text."),
+    ] {
+        let input = talqy::services::triage::DispositionInput {
+            decision: decision.into(),
+            justification: why.into(),
+            duplicate_of: String::new(),
+        };
+        talqy::services::triage::set_disposition(
+            &mut app.conn(),
+            &config,
+            &admin_row,
+            draft,
+            c,
+            &input,
+        )
+        .unwrap();
+    }
+    let rows = chain_rows(&app);
+    let kinds: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            chain::VERSION,
+            chain::COMMENT,
+            chain::DISPOSITION,
+            chain::DISPOSITION
+        ]
+    );
+    let out = verify(&app);
+    assert!(out.status.success(), "{}", stdout(&out));
+
+    // The public answer changed behind the application's back is named.
+    diesel::update(
+        talqy::db::schema::dispositions::table
+            .filter(talqy::db::schema::dispositions::comment_id.eq(c)),
+    )
+    .set(talqy::db::schema::dispositions::justification.eq("Something else."))
+    .execute(&mut *app.conn())
+    .unwrap();
+    let out = verify(&app);
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).starts_with(&format!("mismatch at entry 4 (disposition {c}): ")),
+        "{}",
+        stdout(&out)
     );
 }
