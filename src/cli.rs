@@ -48,6 +48,16 @@ pub enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// The tamper-evident public record.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Re-check the whole record chain against the stored data; names the first entry
+    /// that does not match and exits non-zero.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +155,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CreateAdmin { email, name } => {
             tokio::task::spawn_blocking(move || create_admin(&config, &email, name.as_deref()))
                 .await?
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            tokio::task::spawn_blocking(move || audit_verify(&config)).await?
+        }
+    }
+}
+
+fn audit_verify(config: &Config) -> anyhow::Result<()> {
+    let db = open_db(config)?;
+    match crate::services::chain::verify(&mut *db.conn()?)? {
+        Ok(v) => {
+            println!("ok: {} entries, head {}", v.entries, v.head);
+            Ok(())
+        }
+        Err(mismatch) => {
+            println!("{mismatch}");
+            std::process::exit(1);
         }
     }
 }

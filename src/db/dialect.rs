@@ -475,3 +475,16 @@ pub fn claim_round_notice(
     );
     Ok(id?.is_some())
 }
+
+/// Serialises appends to the public record chain within the caller's write transaction.
+/// PostgreSQL takes a transaction-scoped advisory lock; SQLite's `BEGIN IMMEDIATE` already
+/// holds the only write lock.
+pub fn lock_record_chain(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Postgres(c) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(727207)").execute(c)?;
+        }
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
+}

@@ -358,6 +358,19 @@ diesel::table! {
 diesel::joinable!(subscriptions -> subscribers (subscriber_id));
 diesel::joinable!(notification_events -> subscriptions (subscription_id));
 
+diesel::table! {
+    record_chain (id) {
+        id -> BigInt,
+        seq -> BigInt,
+        kind -> Text,
+        subject_id -> BigInt,
+        content_hash -> Text,
+        prev_hash -> Text,
+        entry_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     drafts,
     versions,
@@ -386,4 +399,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     digest_runs,
     notification_events,
     round_notices,
+    record_chain,
 );

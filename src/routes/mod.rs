@@ -10,6 +10,7 @@ pub mod errors;
 pub mod health;
 pub mod organizations;
 pub mod pages;
+pub mod record;
 pub mod revisions;
 pub mod statics;
 pub mod subscriptions;
@@ -56,6 +57,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(comments::withdraw)
         .service(comments::endorse)
         .service(comments::receipt)
+        .service(record::record_page)
+        .service(record::record_head)
         .service(campaigns::campaigns_page)
         .service(account_settings::show)
         .service(account_settings::update_profile)
@@ -200,5 +203,6 @@ has_nav!(
     ErrorPage,
     NoticePage,
     ThreadPage,
-    ReceiptPage
+    ReceiptPage,
+    record::RecordPage
 );

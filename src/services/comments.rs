@@ -143,7 +143,7 @@ struct HashedContent<'a> {
 /// SHA-256 over a canonical JSON of everything the commenter submitted, with the time in
 /// microseconds (both backends store microseconds the same way).
 #[allow(clippy::too_many_arguments)]
-fn content_hash(
+pub(crate) fn content_hash(
     tracking_number: &str,
     draft_id: i64,
     version_id: i64,
@@ -475,6 +475,7 @@ pub fn post(
                 comment_revisions::created_at.eq(now),
             ))
             .execute(conn)?;
+        crate::services::chain::append(conn, crate::services::chain::COMMENT, id, &hash)?;
         crate::services::notifications::comment_posted(conn, id)?;
         Ok(Posted {
             id,
@@ -554,6 +555,12 @@ pub fn edit(
                 comment_revisions::created_at.eq(now),
             ))
             .execute(conn)?;
+        crate::services::chain::append(
+            conn,
+            crate::services::chain::COMMENT_EDIT,
+            comment_id,
+            &hash,
+        )?;
         Ok(hash)
     })
 }
@@ -565,12 +572,19 @@ pub fn withdraw(conn: &mut DbConn, author: &UserRow, comment_id: i64) -> Result<
         if row.status == WITHDRAWN {
             return Ok(());
         }
+        let now = time::now();
         diesel::update(comments::table.find(comment_id))
             .set((
                 comments::status.eq(WITHDRAWN),
-                comments::withdrawn_at.eq(time::now()),
+                comments::withdrawn_at.eq(now),
             ))
             .execute(conn)?;
+        crate::services::chain::append(
+            conn,
+            crate::services::chain::COMMENT_WITHDRAWAL,
+            comment_id,
+            &crate::services::chain::withdrawal_hash(comment_id, now),
+        )?;
         Ok(())
     })
 }
@@ -892,6 +906,8 @@ pub struct Receipt {
     pub status: String,
     pub current_hash: String,
     pub revisions: Vec<(NaiveDateTime, String)>,
+    /// The public record entry of its publication: (seq, entry hash).
+    pub chain_entry: Option<(i64, String)>,
 }
 
 pub fn receipt(conn: &mut DbConn, number: &str) -> Result<Receipt, AppError> {
@@ -911,6 +927,8 @@ pub fn receipt(conn: &mut DbConn, number: &str) -> Result<Receipt, AppError> {
             comment_revisions::content_hash,
         ))
         .load(conn)?;
+    let chain_entry =
+        crate::services::chain::entry_for_comment(conn, row.id)?.map(|e| (e.seq, e.entry_hash));
     Ok(Receipt {
         tracking_number: row.tracking_number.clone(),
         comment_id: row.id,
@@ -922,5 +940,6 @@ pub fn receipt(conn: &mut DbConn, number: &str) -> Result<Receipt, AppError> {
         status: row.status.clone(),
         current_hash: row.content_hash.clone(),
         revisions,
+        chain_entry,
     })
 }

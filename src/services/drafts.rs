@@ -326,6 +326,7 @@ pub fn publish(
         diesel::update(versions::table.find(version.id))
             .set(versions::published_at.eq(now))
             .execute(conn)?;
+        record_version(conn, version.id)?;
         let round_id: i64 = diesel::insert_into(consultation_rounds::table)
             .values((
                 consultation_rounds::draft_id.eq(draft_id),
@@ -346,6 +347,13 @@ pub fn publish(
         )?;
         Ok(version.number)
     })
+}
+
+/// Appends the published version to the public record chain.
+fn record_version(conn: &mut DbConn, version_id: i64) -> Result<(), AppError> {
+    let hash = crate::services::chain::version_hash(conn, version_id)?;
+    crate::services::chain::append(conn, crate::services::chain::VERSION, version_id, &hash)?;
+    Ok(())
 }
 
 /// The dates of a new consultation round: it must end in the future, after it opens.
@@ -406,6 +414,7 @@ pub fn publish_revision(
                 versions::change_summary.eq(change_summary),
             ))
             .execute(conn)?;
+        record_version(conn, version.id)?;
         set_status(
             conn,
             &draft,

@@ -5,6 +5,7 @@ pub mod account_settings;
 pub mod accounts;
 pub mod audit;
 pub mod campaigns;
+pub mod chain;
 pub mod comments;
 pub mod comparison;
 pub mod draft_admin;

@@ -758,6 +758,7 @@ fn disposition_one(
             update(conn)?;
         }
     }
+    crate::services::chain::append_disposition(conn, comment.id)?;
     let st = state(conn, comment.id)?;
     if st.status != TriageStatus::Decided {
         save_state(

@@ -7,6 +7,7 @@ mod admin;
 mod admin_drafts;
 mod admin_users;
 mod campaigns;
+mod chain;
 mod cli;
 mod comments;
 mod drafts;

@@ -1,0 +1,11 @@
+record-title = Public record
+record-lead = Every published comment, comment edit, withdrawal, disposition and draft version is appended to a hash chain. Each entry holds the SHA-256 hash of what it records and the hash of the entry before it, so no published text can be changed or removed silently without breaking the chain.
+record-head = Current head
+record-seq = Entry
+record-hash = Hash
+record-time = Recorded
+record-empty = Nothing has been recorded yet.
+record-verify = How to verify
+record-verify-text = Write down the head shown here and compare it later: an earlier head must stay part of the chain. The operator re-checks the whole chain against the stored data with:
+record-api = The head is also served as JSON at
+record-receipt-entry = Public record entry
