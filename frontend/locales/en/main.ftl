@@ -104,3 +104,4 @@ nav-admin = Administration
 nav-sign-in = Sign in
 nav-sign-out = Sign out
 nav-register = Create an account
+footer-record = Public record
