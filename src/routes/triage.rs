@@ -53,6 +53,9 @@ pub struct QueueQuery {
     sort: String,
     #[serde(default)]
     page: String,
+    /// A campaign's representative comment: show only that campaign's members.
+    #[serde(default)]
+    campaign: String,
 }
 
 fn choice<T>(
@@ -123,6 +126,7 @@ impl QueueQuery {
             text: Some(self.q.trim())
                 .filter(|s| !s.is_empty())
                 .map(|s| s.chars().take(TEXT_MAX).collect()),
+            ids: None,
         };
         if let Err(e) = QueueSort::parse(&self.sort) {
             errors.push(e);
@@ -156,6 +160,7 @@ impl QueueQuery {
             ("assignee", &self.assignee),
             ("q", &self.q),
             ("sort", &self.sort),
+            ("campaign", &self.campaign),
         ] {
             if !v.trim().is_empty() {
                 s.append_pair(k, v.trim());
@@ -228,6 +233,7 @@ struct QueuePage {
     tags: Vec<SelectOption>,
     assignees: Vec<SelectOption>,
     text: String,
+    campaign: String,
     sorts: Vec<SelectOption>,
     filtered: bool,
     lines: Vec<QueueLine>,
@@ -320,13 +326,32 @@ async fn render_queue(
     bulk: BulkInput,
     selected: Vec<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let filter = query.filter(user.id)?;
+    let mut filter = query.filter(user.id)?;
     let sort = QueueSort::parse(&query.sort)?;
     let page_no = query.page();
     let actor = user.clone();
+    let campaign = match query.campaign.trim() {
+        "" => None,
+        s => Some(
+            s.parse::<i64>()
+                .map_err(|_| AppError::field("campaign", "Choose a campaign from the list"))?,
+        ),
+    };
+    let (threshold, min_size) = (
+        state.config.campaign_threshold,
+        state.config.campaign_min_size,
+    );
     let data = state
         .db
-        .run(move |conn| triage::queue(conn, &actor, draft_id, &filter, sort, page_no))
+        .run(move |conn| {
+            if let Some(rep) = campaign {
+                triage::require_triager(conn, &actor, draft_id)?;
+                filter.ids = Some(crate::services::campaigns::members_of(
+                    conn, draft_id, rep, threshold, min_size,
+                )?);
+            }
+            triage::queue(conn, &actor, draft_id, &filter, sort, page_no)
+        })
         .await?;
     let provision_names: std::collections::HashMap<String, String> = data
         .provisions
@@ -484,6 +509,7 @@ async fn render_queue(
             .collect(),
         assignees,
         text: query.q.clone(),
+        campaign: query.campaign.clone(),
         sorts: QueueSort::ALL
             .into_iter()
             .map(|s| {

@@ -1186,6 +1186,8 @@ pub struct QueueFilter {
     pub assignee: Option<AssigneeFilter>,
     /// Words in the comment's text, any case.
     pub text: Option<String>,
+    /// Only these comments (the members of a detected campaign).
+    pub ids: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -1315,6 +1317,9 @@ macro_rules! queue_query {
         }
         if let Some(text) = &f.text {
             q = q.filter(contains_ignoring_case($conn, "comments.body", text));
+        }
+        if let Some(ids) = &f.ids {
+            q = q.filter(comments::id.eq_any(ids.clone()));
         }
         q
     }};

@@ -403,6 +403,35 @@ async fn the_campaigns_page_shows_the_cluster_to_the_working_group_only() {
         vec!["Answer these 40 comments together in the triage queue"]
     );
 
+    // The link opens the triage queue on exactly the campaign's comments, ready to be
+    // selected and answered with one decision.
+    let (status, doc) = member
+        .get_html(&format!(
+            "/drafts/{}/triage?campaign={}",
+            s.draft_id, s.letters[0]
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let mut listed: Vec<i64> = attrs(&doc, "input[name=ids]", "value")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    listed.sort();
+    let mut letters = s.letters.clone();
+    letters.sort();
+    assert_eq!(listed, letters);
+    assert_eq!(
+        attrs(&doc, "input[name=campaign]", "value"),
+        vec![s.letters[0].to_string()]
+    );
+    let (status, _) = participant
+        .get_html(&format!(
+            "/drafts/{}/triage?campaign={}",
+            s.draft_id, s.letters[0]
+        ))
+        .await;
+    assert_eq!(status, 403);
+
     // Admins see it too.
     let admin = app.new_client();
     admin.sign_in("admin@example.org", password).await;
