@@ -290,7 +290,10 @@ async fn load(
                 viewer,
             )?;
             let orgs = match viewer {
-                Some(v) => comments::organizations_for(conn, v)?,
+                Some(v) => crate::services::organizations::verified_organizations_of(conn, v)?
+                    .into_iter()
+                    .map(|o| (o.id, o.name))
+                    .collect(),
                 None => Vec::new(),
             };
             Ok(Loaded {
@@ -561,7 +564,10 @@ async fn thread_page(
             let thread = comments::thread_of(conn, comment_id, viewer)?;
             let detail = drafts::public_detail(conn, thread.root.row.draft_id, None)?;
             let orgs = match viewer {
-                Some(v) => comments::organizations_for(conn, v)?,
+                Some(v) => crate::services::organizations::verified_organizations_of(conn, v)?
+                    .into_iter()
+                    .map(|o| (o.id, o.name))
+                    .collect(),
                 None => Vec::new(),
             };
             Ok::<_, AppError>((thread, detail, orgs))

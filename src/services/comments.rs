@@ -13,8 +13,8 @@ use crate::db::DbConn;
 use crate::db::dialect::write_transaction;
 use crate::db::models::{ProvisionRow, UserRow};
 use crate::db::schema::{
-    comment_revisions, comments, consultation_rounds, drafts, endorsements,
-    organization_representatives, organizations, provisions, users, versions,
+    comment_revisions, comments, consultation_rounds, drafts, endorsements, organizations,
+    provisions, users, versions,
 };
 use crate::domain::comment::{parse_quote, parse_wording};
 use crate::domain::{CommentBody, DraftStatus, Stance, time};
@@ -252,29 +252,6 @@ fn existing(
         .optional()
 }
 
-/// Verified representation, checked at posting time: the organization is shown only when the
-/// author really acts for it.
-pub fn represents(conn: &mut DbConn, user_id: i64, organization_id: i64) -> QueryResult<bool> {
-    let n: i64 = organization_representatives::table
-        .filter(organization_representatives::user_id.eq(user_id))
-        .filter(organization_representatives::organization_id.eq(organization_id))
-        .filter(organization_representatives::status.eq("verified"))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
-
-/// Organizations a user may comment for: (id, name).
-pub fn organizations_for(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<(i64, String)>> {
-    organizations::table
-        .inner_join(organization_representatives::table)
-        .filter(organization_representatives::user_id.eq(user_id))
-        .filter(organization_representatives::status.eq("verified"))
-        .select((organizations::id, organizations::name))
-        .order(organizations::name)
-        .load(conn)
-}
-
 /// The words of a provision and everything under it (an article's paragraphs), for checking
 /// that a quotation really comes from it.
 fn provision_text(conn: &mut DbConn, version_id: i64, key: &str) -> Result<String, AppError> {
@@ -402,7 +379,7 @@ pub fn post(
             }
         };
         if let Some(org) = valid.organization_id
-            && !represents(conn, author.id, org)?
+            && !crate::services::organizations::is_verified_representative(conn, author.id, org)?
         {
             return Err(AppError::field(
                 "organization_id",
