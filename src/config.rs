@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
-const SETTINGS: [&str; 24] = [
+const SETTINGS: [&str; 26] = [
     "database_url",
     "bind",
     "base_url",
@@ -40,6 +40,8 @@ const SETTINGS: [&str; 24] = [
     "mail_retry_base_seconds",
     "campaign_threshold",
     "campaign_min_size",
+    "comments_per_hour_per_account",
+    "comments_per_hour_per_ip",
 ];
 
 /// A value that must never reach a log: its `Debug` prints `***` (or `""` when empty, so an
@@ -107,6 +109,11 @@ pub struct Settings {
     pub campaign_threshold: f64,
     /// Near-identical comments needed to form a campaign (2–1000).
     pub campaign_min_size: usize,
+    /// Comments and replies one account may post per hour (1–100000).
+    pub comments_per_hour_per_account: i32,
+    /// Comments and replies one client address may post per hour (1–1000000). Generous:
+    /// a whole ministry or university may share one address.
+    pub comments_per_hour_per_ip: i32,
 }
 
 impl Default for Settings {
@@ -136,6 +143,8 @@ impl Default for Settings {
             mail_retry_base_seconds: 30,
             campaign_threshold: crate::services::campaigns::DEFAULT_THRESHOLD,
             campaign_min_size: crate::services::campaigns::DEFAULT_MIN_SIZE,
+            comments_per_hour_per_account: 30,
+            comments_per_hour_per_ip: 300,
         }
     }
 }
@@ -165,6 +174,8 @@ pub struct Config {
     /// See [`Settings::campaign_threshold`].
     pub campaign_threshold: f64,
     pub campaign_min_size: usize,
+    pub comments_per_hour_per_account: i32,
+    pub comments_per_hour_per_ip: i32,
 }
 
 /// How email leaves the process.
@@ -394,6 +405,18 @@ impl Settings {
         let secret_key = SecretKey::resolve(&self.secret_key, &data_dir)?;
         let mail = self.validate_mail()?;
         let (campaign_threshold, campaign_min_size) = self.validate_campaigns()?;
+        if !(1..=100_000).contains(&self.comments_per_hour_per_account) {
+            return Err(ConfigError::new(
+                "comments_per_hour_per_account",
+                "must be between 1 and 100000",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.comments_per_hour_per_ip) {
+            return Err(ConfigError::new(
+                "comments_per_hour_per_ip",
+                "must be between 1 and 1000000",
+            ));
+        }
         Ok(Config {
             database,
             bind,
@@ -410,6 +433,8 @@ impl Settings {
             mail,
             campaign_threshold,
             campaign_min_size,
+            comments_per_hour_per_account: self.comments_per_hour_per_account,
+            comments_per_hour_per_ip: self.comments_per_hour_per_ip,
         })
     }
 }

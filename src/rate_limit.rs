@@ -36,6 +36,16 @@ pub const EMAIL_CHANGE_PER_ACCOUNT: Limit = Limit::per_minutes("email-change-acc
 pub const SUBSCRIBE_PER_IP: Limit = Limit::per_minutes("subscribe-ip", 20, 60);
 pub const SUBSCRIBE_PER_ADDRESS: Limit = Limit::per_minutes("subscribe-address", 5, 60);
 
+/// Comments and replies per account and per client address, per hour (from the
+/// configuration).
+pub fn comments_per_account(max: i32) -> Limit {
+    Limit::per_minutes("comment-account", max, 60)
+}
+
+pub fn comments_per_ip(max: i32) -> Limit {
+    Limit::per_minutes("comment-ip", max, 60)
+}
+
 /// Counts one hit against `limit` for `who` (an IP address, an account id or email); refuses
 /// with the wait time once the window's allowance is spent.
 pub fn hit(conn: &mut DbConn, limit: Limit, who: &str) -> Result<(), AppError> {

@@ -37,6 +37,7 @@ pub struct Application {
     db: Db,
     mailer: Mailer,
     worker: bool,
+    campaigns: CampaignRule,
 }
 
 /// How long a stopping server waits for the job worker to finish the job in hand.
@@ -73,6 +74,10 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let campaigns = CampaignRule {
+            threshold: config.campaign_threshold,
+            min_size: config.campaign_min_size,
+        };
         let state = web::Data::new(AppState {
             db: db.clone(),
             config: Arc::new(config),
@@ -132,6 +137,7 @@ impl Application {
             db,
             mailer,
             worker: true,
+            campaigns,
         })
     }
 
@@ -158,7 +164,11 @@ impl Application {
     /// running the periodic tasks and the job worker alongside. On the way out the worker
     /// finishes the job in hand (up to 5 s; a job cut short runs again once its lease ends).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let ticker = tokio::spawn(periodic_tasks(self.db.clone(), self.mailer.site().cloned()));
+        let ticker = tokio::spawn(periodic_tasks(
+            self.db.clone(),
+            self.mailer.site().cloned(),
+            self.campaigns,
+        ));
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
         let worker = self.worker.then(|| {
             tokio::spawn(jobs::run_worker(
@@ -188,8 +198,9 @@ impl Application {
 /// Work that runs every minute: closing consultation rounds that have ended, removing
 /// expired sessions, round notices and email digests that are due, forgetting subscription
 /// requests nobody confirmed.
-async fn periodic_tasks(db: Db, site: Option<crate::email::SiteLinks>) {
+async fn periodic_tasks(db: Db, site: Option<crate::email::SiteLinks>, campaigns: CampaignRule) {
     let mut interval = tokio::time::interval(Duration::from_secs(60));
+    let mut campaigns_seen = std::collections::HashMap::new();
     loop {
         interval.tick().await;
         if let Err(e) = db
@@ -207,7 +218,40 @@ async fn periodic_tasks(db: Db, site: Option<crate::email::SiteLinks>) {
             Err(e) => tracing::warn!(error = %e, "closing ended rounds failed"),
         }
         notification_tasks(&db, site.as_ref()).await;
+        let seen = std::mem::take(&mut campaigns_seen);
+        let now = crate::domain::time::now();
+        match db
+            .run(move |conn| {
+                let mut seen = seen;
+                let sent = crate::services::notifications::check_campaigns(
+                    conn,
+                    campaigns.threshold,
+                    campaigns.min_size,
+                    &mut seen,
+                    now,
+                );
+                Ok::<_, crate::error::AppError>((sent, seen))
+            })
+            .await
+        {
+            Ok((sent, seen)) => {
+                campaigns_seen = seen;
+                match sent {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(notices = n, "told working groups of new campaigns"),
+                    Err(e) => tracing::warn!(error = %e, "campaign detection failed"),
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "campaign detection failed"),
+        }
     }
+}
+
+/// The rule that groups comments into campaigns (from the configuration).
+#[derive(Debug, Clone, Copy)]
+struct CampaignRule {
+    threshold: f64,
+    min_size: usize,
 }
 
 async fn notification_tasks(db: &Db, site: Option<&crate::email::SiteLinks>) {

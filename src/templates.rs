@@ -386,6 +386,10 @@ pub struct CommentItem {
     pub can_reply: bool,
     pub can_edit: bool,
     pub can_withdraw: bool,
+    /// The viewer wrote it.
+    pub mine: bool,
+    /// "Participant" is shown instead of the author's name.
+    pub as_participant: bool,
     /// The working group's public answer.
     pub disposition: Option<DispositionView>,
 }
@@ -461,6 +465,7 @@ pub struct OpenCommentForm {
     pub quote: String,
     pub body: String,
     pub proposed_wording: String,
+    pub show_as_participant: bool,
     pub organizations: Vec<SelectOption>,
 }
 

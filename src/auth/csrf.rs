@@ -36,14 +36,18 @@ pub fn rotate(session: &Session) -> String {
 #[derive(Deserialize)]
 struct Field {
     csrf_token: Option<String>,
+    /// The honeypot: public forms carry a `homepage` field that people never see (it is
+    /// off-screen and hidden from assistive technology) and form-filling robots fill in.
+    homepage: Option<String>,
 }
 
 /// Parses a urlencoded form body after checking its CSRF token against the session's (403,
 /// nothing read, when it does not match). For extractors with their own body limit.
 pub fn check_form<T: DeserializeOwned>(session: &Session, body: &[u8]) -> Result<T, AppError> {
-    let sent = serde_urlencoded::from_bytes::<Field>(body)
-        .ok()
-        .and_then(|f| f.csrf_token)
+    let field = serde_urlencoded::from_bytes::<Field>(body).ok();
+    let sent = field
+        .as_ref()
+        .and_then(|f| f.csrf_token.clone())
         .unwrap_or_default();
     let expected = session
         .get::<String>(SESSION_KEY)
@@ -54,6 +58,17 @@ pub fn check_form<T: DeserializeOwned>(session: &Session, body: &[u8]) -> Result
     if !valid {
         return Err(AppError::Forbidden(
             "This form has expired or was not sent from Talqy. Go back, reload the page and try again."
+                .into(),
+        ));
+    }
+    if field
+        .and_then(|f| f.homepage)
+        .is_some_and(|w| !w.trim().is_empty())
+    {
+        tracing::info!("refused a form whose honeypot field was filled in");
+        return Err(AppError::BadRequest(
+            "This form was refused because a field meant to stay empty was filled in. If you \
+             use a browser extension that fills in forms, turn it off for this page and try again."
                 .into(),
         ));
     }

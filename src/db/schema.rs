@@ -214,6 +214,7 @@ diesel::table! {
         created_at -> Timestamp,
         edited_at -> Nullable<Timestamp>,
         withdrawn_at -> Nullable<Timestamp>,
+        show_as_participant -> Bool,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use actix_session::Session;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 
 use crate::auth::csrf::{self, CsrfForm};
@@ -13,6 +13,7 @@ use crate::db::models::UserRow;
 use crate::domain::{DraftStatus, RespondentType, Stance, time};
 use crate::error::{AppError, FieldError};
 use crate::i18n::I18n;
+use crate::rate_limit;
 use crate::routes::{flash, form_page, nav, page_private, see_other};
 use crate::services::comments::{
     self, CommentInput, CommentView, Sort, Target, Thread, ThreadFilter,
@@ -55,6 +56,18 @@ struct ItemCtx {
     open: bool,
 }
 
+/// The name the public sees: "Participant" when the author asked for it, "Former
+/// participant" once the account is gone.
+fn public_author(i18n: &I18n, v: &CommentView) -> String {
+    if v.author_deleted {
+        i18n.t("comment-former-participant")
+    } else if v.row.show_as_participant {
+        i18n.t("comment-participant")
+    } else {
+        v.author_name.clone()
+    }
+}
+
 fn item(i18n: &I18n, v: &CommentView, ctx: &ItemCtx, names: &HashMap<i64, String>) -> CommentItem {
     let r = &v.row;
     let now = time::now();
@@ -63,11 +76,9 @@ fn item(i18n: &I18n, v: &CommentView, ctx: &ItemCtx, names: &HashMap<i64, String
     CommentItem {
         id: r.id,
         depth: r.depth,
-        author: if v.author_deleted {
-            i18n.t("comment-former-participant")
-        } else {
-            v.author_name.clone()
-        },
+        author: public_author(i18n, v),
+        mine,
+        as_participant: r.show_as_participant,
         respondent: i18n.t(&format!("respondent-{}", r.respondent_type)),
         organization: v.organization.clone(),
         stance: r.stance.clone(),
@@ -119,12 +130,7 @@ fn thread_views(i18n: &I18n, threads: &[Thread], ctx: &ItemCtx) -> Vec<ThreadVie
         .map(|t| {
             let mut names = HashMap::new();
             for c in std::iter::once(&t.root).chain(t.replies.iter()) {
-                let name = if c.author_deleted {
-                    i18n.t("comment-former-participant")
-                } else {
-                    c.author_name.clone()
-                };
-                names.insert(c.row.id, name);
+                names.insert(c.row.id, public_author(i18n, c));
             }
             ThreadView {
                 root: item(i18n, &t.root, ctx, &names),
@@ -194,6 +200,7 @@ fn comment_form(
         quote: input.quote.clone(),
         body: input.body.clone(),
         proposed_wording: input.proposed_wording.clone(),
+        show_as_participant: !input.show_as_participant.is_empty(),
         organizations: orgs
             .iter()
             .map(|(id, name)| SelectOption {
@@ -481,8 +488,44 @@ pub async fn draft_discussion(
     .await
 }
 
+/// Counts a post against the hourly limits of its account and its client address. A limit
+/// reached is told next to the form, so the text typed is not lost.
+fn posting_limits(
+    conn: &mut crate::db::DbConn,
+    limits: (i32, i32),
+    user_id: i64,
+    ip: &str,
+) -> Result<(), AppError> {
+    let hits = rate_limit::hit(
+        conn,
+        rate_limit::comments_per_account(limits.0),
+        &user_id.to_string(),
+    )
+    .and_then(|_| rate_limit::hit(conn, rate_limit::comments_per_ip(limits.1), ip));
+    match hits {
+        Err(AppError::TooManyRequests { retry_after_secs }) => Err(AppError::field(
+            "body",
+            format!(
+                "You have posted as many comments as allowed in one hour. You can post again \
+                 in {} minutes; your text is kept below",
+                (retry_after_secs + 59) / 60
+            ),
+        )),
+        other => other,
+    }
+}
+
+fn limits_of(state: &AppState) -> (i32, i32) {
+    (
+        state.config.comments_per_hour_per_account,
+        state.config.comments_per_hour_per_ip,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn post_comment(
     state: &AppState,
+    req: &HttpRequest,
     i18n: I18n,
     session: &Session,
     user: UserRow,
@@ -496,9 +539,14 @@ async fn post_comment(
     };
     let author = user.clone();
     let typed = input.clone();
+    let ip = crate::routes::account::client_ip(req, state);
+    let limits = limits_of(state);
     let result = state
         .db
-        .run(move |conn| comments::post(conn, &author, &target, None, &typed))
+        .run(move |conn| {
+            posting_limits(conn, limits, author.id, &ip)?;
+            comments::post(conn, &author, &target, None, &typed)
+        })
         .await;
     match result {
         Ok(posted) => Ok(see_other(&format!(
@@ -527,6 +575,7 @@ async fn post_comment(
 #[post("/drafts/{id}/provisions/{key}/comments")]
 pub async fn post_on_provision(
     state: web::Data<AppState>,
+    req: HttpRequest,
     i18n: I18n,
     session: Session,
     RequireUser(user): RequireUser,
@@ -534,19 +583,30 @@ pub async fn post_on_provision(
     CsrfForm(input): CsrfForm<CommentInput>,
 ) -> Result<HttpResponse, AppError> {
     let (id, key) = path.into_inner();
-    post_comment(&state, i18n, &session, user, id, Some(key), input).await
+    post_comment(&state, &req, i18n, &session, user, id, Some(key), input).await
 }
 
 #[post("/drafts/{id}/comments")]
 pub async fn post_on_draft(
     state: web::Data<AppState>,
+    req: HttpRequest,
     i18n: I18n,
     session: Session,
     RequireUser(user): RequireUser,
     path: web::Path<i64>,
     CsrfForm(input): CsrfForm<CommentInput>,
 ) -> Result<HttpResponse, AppError> {
-    post_comment(&state, i18n, &session, user, path.into_inner(), None, input).await
+    post_comment(
+        &state,
+        &req,
+        i18n,
+        &session,
+        user,
+        path.into_inner(),
+        None,
+        input,
+    )
+    .await
 }
 
 async fn thread_page(
@@ -599,11 +659,7 @@ async fn thread_page(
     let title = i18n.ts(
         "comment-thread-title",
         "name",
-        &if thread.root.author_deleted {
-            i18n.t("comment-former-participant")
-        } else {
-            thread.root.author_name.clone()
-        },
+        &public_author(&i18n, &thread.root),
     );
     let reply_open = if thread.root.row.status == comments::PUBLISHED || open.is_err() {
         open
@@ -659,6 +715,7 @@ pub async fn permalink(
 #[post("/comments/{id}/replies")]
 pub async fn reply(
     state: web::Data<AppState>,
+    req: HttpRequest,
     i18n: I18n,
     session: Session,
     RequireUser(user): RequireUser,
@@ -668,10 +725,13 @@ pub async fn reply(
     let parent = path.into_inner();
     let author = user.clone();
     let typed = input.clone();
+    let ip = crate::routes::account::client_ip(&req, &state);
+    let limits = limits_of(&state);
     let result = state
         .db
         .run(move |conn| {
             let row = comments::load(conn, parent)?.ok_or(AppError::NotFound)?;
+            posting_limits(conn, limits, author.id, &ip)?;
             let target = Target {
                 draft_id: row.draft_id,
                 provision_key: row.provision_key.clone(),
@@ -795,6 +855,46 @@ pub async fn withdraw(
         .run(move |conn| comments::withdraw(conn, &user, id))
         .await?;
     flash(&session, i18n.t("comment-withdraw-done"));
+    Ok(see_other(&format!("/comments/{id}#c{id}")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NameForm {
+    /// `participant` or `name`.
+    show: String,
+}
+
+#[post("/comments/{id}/name")]
+pub async fn shown_name(
+    state: web::Data<AppState>,
+    i18n: I18n,
+    session: Session,
+    RequireUser(user): RequireUser,
+    path: web::Path<i64>,
+    CsrfForm(form): CsrfForm<NameForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let as_participant = match form.show.as_str() {
+        "participant" => true,
+        "name" => false,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose the name or \"Participant\".".into(),
+            ));
+        }
+    };
+    state
+        .db
+        .run(move |conn| comments::set_shown_name(conn, &user, id, as_participant))
+        .await?;
+    flash(
+        &session,
+        i18n.t(if as_participant {
+            "comment-name-hidden-done"
+        } else {
+            "comment-name-shown-done"
+        }),
+    );
     Ok(see_other(&format!("/comments/{id}#c{id}")))
 }
 

@@ -56,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(comments::edit)
         .service(comments::withdraw)
         .service(comments::endorse)
+        .service(comments::shown_name)
         .service(comments::receipt)
         .service(record::record_page)
         .service(record::record_head)

@@ -44,6 +44,9 @@ pub struct CommentInput {
     pub organization_id: String,
     #[serde(default)]
     pub idempotency_key: String,
+    /// A checkbox: any value asks for "Participant" instead of the author's name.
+    #[serde(default)]
+    pub show_as_participant: String,
 }
 
 struct ValidComment {
@@ -53,6 +56,7 @@ struct ValidComment {
     quote: Option<String>,
     organization_id: Option<i64>,
     idempotency_key: String,
+    show_as_participant: bool,
 }
 
 impl CommentInput {
@@ -91,6 +95,7 @@ impl CommentInput {
                     quote,
                     organization_id,
                     idempotency_key: key.to_string(),
+                    show_as_participant: !self.show_as_participant.is_empty(),
                 })
             }
             (s, b, w, q, o) => {
@@ -295,6 +300,15 @@ pub fn post(
             "Only verified participants who are not blocked can comment.".into(),
         ));
     }
+    let wording = valid.proposed_wording.as_deref().unwrap_or_default();
+    crate::services::anti_abuse::check_links(author, valid.body.as_str(), wording, time::now())?;
+    crate::services::anti_abuse::check_flood(
+        conn,
+        author,
+        valid.body.as_str(),
+        &valid.idempotency_key,
+        time::now(),
+    )?;
     write_transaction(conn, |conn| {
         if let Some((id, tracking_number, content_hash)) =
             existing(conn, author.id, &valid.idempotency_key)?
@@ -407,6 +421,7 @@ pub fn post(
                 comments::tracking_number.eq(format!("pending-{}", valid.idempotency_key)),
                 comments::content_hash.eq(""),
                 comments::idempotency_key.eq(&valid.idempotency_key),
+                comments::show_as_participant.eq(valid.show_as_participant),
                 comments::created_at.eq(now),
             ))
             .returning(comments::id)
@@ -472,6 +487,37 @@ fn own(conn: &mut DbConn, author: &UserRow, comment_id: i64) -> Result<CommentRo
         ));
     }
     Ok(row)
+}
+
+/// The author chooses whether their name or "Participant" is shown on their comment. The
+/// text, the receipt and the public record do not change: the name is not part of them.
+pub fn set_shown_name(
+    conn: &mut DbConn,
+    author: &UserRow,
+    comment_id: i64,
+    as_participant: bool,
+) -> Result<(), AppError> {
+    write_transaction(conn, |conn| {
+        let row = own(conn, author, comment_id)?;
+        if row.show_as_participant == as_participant {
+            return Ok(());
+        }
+        diesel::update(comments::table.find(comment_id))
+            .set(comments::show_as_participant.eq(as_participant))
+            .execute(conn)?;
+        crate::services::audit::record(
+            conn,
+            Some(author.id),
+            if as_participant {
+                "comment.name_hidden"
+            } else {
+                "comment.name_shown"
+            },
+            &format!("comment:{comment_id}"),
+            "",
+        )?;
+        Ok(())
+    })
 }
 
 /// Whether a comment may still be edited at `now`.
@@ -637,6 +683,7 @@ pub struct CommentRow {
     pub created_at: NaiveDateTime,
     pub edited_at: Option<NaiveDateTime>,
     pub withdrawn_at: Option<NaiveDateTime>,
+    pub show_as_participant: bool,
 }
 
 pub fn load(conn: &mut DbConn, id: i64) -> QueryResult<Option<CommentRow>> {

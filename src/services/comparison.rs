@@ -78,6 +78,8 @@ pub struct Row {
     pub comments: Vec<LinkedComment>,
 }
 
+/// What exports and tables print instead of the name of an author who asked not to be named.
+pub const PARTICIPANT: &str = "Participant";
 /// The length of a comment excerpt, in characters.
 pub const EXCERPT_CHARS: usize = 240;
 
@@ -374,6 +376,7 @@ type LinkRow = (
     String,
     String,
     Option<NaiveDateTime>,
+    bool,
     Option<String>,
     Option<String>,
     i32,
@@ -405,6 +408,7 @@ pub fn linked_comments(
             comments::tracking_number,
             users::display_name,
             users::deleted_at,
+            comments::show_as_participant,
             organizations::name.nullable(),
             comments::provision_key,
             versions::number,
@@ -422,6 +426,7 @@ pub fn linked_comments(
         tracking_number,
         author,
         deleted,
+        as_participant,
         organization,
         provision_key,
         version_number,
@@ -440,7 +445,11 @@ pub fn linked_comments(
         list.push(LinkedComment {
             id,
             tracking_number,
-            author,
+            author: if as_participant {
+                PARTICIPANT.to_string()
+            } else {
+                author
+            },
             author_deleted: deleted.is_some(),
             organization,
             provision_key,

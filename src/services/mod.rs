@@ -3,6 +3,7 @@
 
 pub mod account_settings;
 pub mod accounts;
+pub mod anti_abuse;
 pub mod audit;
 pub mod campaigns;
 pub mod chain;

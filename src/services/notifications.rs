@@ -601,6 +601,11 @@ pub fn comment_posted(conn: &mut DbConn, comment_id: i64) -> Result<usize, AppEr
             .find(c.author_id)
             .select((users::display_name, users::email))
             .first(conn)?;
+        let author_name = if c.show_as_participant {
+            i18n.t("comment-participant")
+        } else {
+            author_name
+        };
         let provision_name = match &c.provision_key {
             Some(key) => {
                 let row = provisions::table
@@ -693,8 +698,8 @@ pub fn comment_posted(conn: &mut DbConn, comment_id: i64) -> Result<usize, AppEr
 }
 
 /// The working group decided on a comment (its disposition was recorded or changed): its
-/// author hears about it if they follow the decisions on their comments. For the triage
-/// branch: call it in the transaction that writes the disposition.
+/// author hears about it if they follow the decisions on their comments. Triage calls it in
+/// the transaction that writes the disposition.
 pub fn disposition(conn: &mut DbConn, comment_id: i64) -> Result<usize, AppError> {
     let i18n = I18n::default();
     write_transaction(conn, |conn| {
@@ -747,6 +752,14 @@ pub fn disposition(conn: &mut DbConn, comment_id: i64) -> Result<usize, AppError
     })
 }
 
+/// Whether the account follows the decisions on its comments. Such an author hears about a
+/// disposition through [`disposition`] (at the frequency they chose, with an unsubscribe
+/// link); everyone else gets triage's one direct answer email.
+pub fn follows_own_decisions(conn: &mut DbConn, user_id: i64) -> QueryResult<bool> {
+    let list = candidates(conn, SubscriptionKind::MyDispositions, &[String::new()])?;
+    Ok(!of_accounts(conn, list, &[user_id])?.is_empty())
+}
+
 /// A campaign (many near-identical comments) was detected on a draft: the working group's
 /// members who follow campaigns hear about it. For the triage branch; `description` says
 /// what was found (no personal data).
@@ -762,6 +775,7 @@ pub fn campaign_detected(
             subject: i18n.ts("notify-campaign-subject", "title", &draft.title),
             text: i18n.t("notify-campaign"),
             detail: Some(excerpt(description, 400)),
+            path: format!("/drafts/{draft_id}/triage/campaigns"),
             ..draft_payload(&draft)
         };
         let group = members(conn, draft_id)?;
@@ -782,6 +796,71 @@ pub fn campaign_detected(
             &Actor::default(),
         )
     })
+}
+
+/// Looks for campaigns on the drafts open for comment and tells each draft's working group
+/// about every new one, once per consultation round whatever the number of instances: the
+/// notice is claimed in `round_notices` under the campaign's first comment, which stays its
+/// first as the campaign grows. `seen` remembers the newest comment id checked per draft, so
+/// an unchanged discussion is not clustered again every minute. Returns the notices sent.
+pub fn check_campaigns(
+    conn: &mut DbConn,
+    threshold: f64,
+    min_size: usize,
+    seen: &mut HashMap<i64, i64>,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    use crate::db::schema::comments;
+    let rounds: Vec<RoundRow> = consultation_rounds::table
+        .inner_join(drafts::table)
+        .filter(drafts::status.eq(DraftStatus::Open.as_str()))
+        .filter(consultation_rounds::opens_at.le(now))
+        .select(RoundRow::as_select())
+        .load(conn)?;
+    let mut latest: HashMap<i64, RoundRow> = HashMap::new();
+    for r in rounds {
+        if latest.get(&r.draft_id).is_none_or(|l| l.id < r.id) {
+            latest.insert(r.draft_id, r);
+        }
+    }
+    let mut sent = 0;
+    for round in latest.into_values() {
+        let newest: Option<i64> = comments::table
+            .filter(comments::draft_id.eq(round.draft_id))
+            .select(diesel::dsl::max(comments::id))
+            .first(conn)?;
+        let Some(newest) = newest else { continue };
+        if seen.get(&round.draft_id) == Some(&newest) {
+            continue;
+        }
+        let clusters =
+            crate::services::campaigns::clusters(conn, round.draft_id, threshold, min_size)?;
+        for cluster in clusters {
+            let kind = format!("campaign:{}", cluster.representative_id);
+            sent += write_transaction(conn, |conn| -> Result<usize, AppError> {
+                if !dialect::claim_round_notice(conn, round.id, &kind, now)? {
+                    return Ok(0);
+                }
+                let first = cluster
+                    .members
+                    .first()
+                    .map(|m| m.tracking_number.as_str())
+                    .unwrap_or_default();
+                let description = I18n::default().t_strs(
+                    "notify-campaign-detail",
+                    &[
+                        ("count", &cluster.size.to_string()),
+                        ("first", first),
+                        ("sample", &cluster.sample),
+                    ],
+                );
+                campaign_detected(conn, round.draft_id, &description)?;
+                Ok(1)
+            })?;
+        }
+        seen.insert(round.draft_id, newest);
+    }
+    Ok(sent)
 }
 
 // ---------------------------------------------------------------------------------------

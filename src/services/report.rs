@@ -148,7 +148,7 @@ type Line = (
         Option<i64>,
         String,
     ),
-    (String, String, String, String, Option<NaiveDateTime>),
+    (String, String, String, String, Option<NaiveDateTime>, bool),
     Option<String>,
     (
         Option<String>,
@@ -211,6 +211,7 @@ pub fn report(conn: &mut DbConn, draft_id: i64, number: Option<i32>) -> Result<R
                 comments::body,
                 users::display_name,
                 users::deleted_at,
+                comments::show_as_participant,
             ),
             organizations::name.nullable(),
             (
@@ -252,7 +253,7 @@ pub fn report(conn: &mut DbConn, draft_id: i64, number: Option<i32>) -> Result<R
     let mut list = Vec::with_capacity(lines.len());
     for (
         (id, tracking_number, created_at, provision_key, parent_id, respondent_type),
-        (stance, status, body, display_name, author_deleted),
+        (stance, status, body, display_name, author_deleted, as_participant),
         organization,
         (decision, justification, decided_at, duplicate_of),
     ) in lines
@@ -282,6 +283,8 @@ pub fn report(conn: &mut DbConn, draft_id: i64, number: Option<i32>) -> Result<R
             respondent_type,
             author: if author_deleted.is_some() {
                 String::new()
+            } else if as_participant {
+                crate::services::comparison::PARTICIPANT.to_string()
             } else {
                 display_name
             },

@@ -793,8 +793,10 @@ fn disposition_one(
     Ok(true)
 }
 
-/// Emails the author about the decision (through the queue, in the caller's transaction).
-/// A deleted author gets nothing.
+/// Emails the author about the decision (through the queue, in the caller's transaction):
+/// through their subscription when they follow the decisions on their comments (so the
+/// frequency they chose holds and one click stops it), otherwise directly, once per
+/// decision. A deleted author gets nothing.
 fn notify_author(
     conn: &mut DbConn,
     config: &Config,
@@ -810,6 +812,10 @@ fn notify_author(
     let Some(author) = author.filter(|a| a.deleted_at.is_none()) else {
         return Ok(());
     };
+    if crate::services::notifications::follows_own_decisions(conn, author.id)? {
+        crate::services::notifications::disposition(conn, comment.id)?;
+        return Ok(());
+    }
     let title: String = drafts::table
         .find(comment.draft_id)
         .select(drafts::title)

@@ -7,14 +7,18 @@ use crate::helpers::{THREE_CHAPTERS, TestApp, assert_inert, attrs, spawn_app, te
 
 const PW: &str = "correct horse battery staple";
 
-async fn participant(app: &TestApp, email: &str, name: &str) -> TestApp {
+pub(crate) async fn participant(app: &TestApp, email: &str, name: &str) -> TestApp {
     app.create_user(email, name, PW, true, false);
     let client = app.new_client();
     client.sign_in(email, PW).await;
     client
 }
 
-async fn post(client: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(
+    client: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let key = uuid::Uuid::new_v4().to_string();
     let mut all: Vec<(&str, &str)> = fields.to_vec();
     if !fields.iter().any(|(k, _)| *k == "idempotency_key") {
@@ -24,7 +28,7 @@ async fn post(client: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest:
 }
 
 /// Posts a comment and returns its id (from the receipt it redirects to).
-async fn comment(client: &TestApp, draft: i64, key: &str, body: &str) -> i64 {
+pub(crate) async fn comment(client: &TestApp, draft: i64, key: &str, body: &str) -> i64 {
     let res = post(
         client,
         &format!("/drafts/{draft}/provisions/{key}/comments"),
@@ -40,7 +44,7 @@ async fn comment(client: &TestApp, draft: i64, key: &str, body: &str) -> i64 {
     id_from_receipt(client, &res).await
 }
 
-async fn reply(client: &TestApp, parent: i64, body: &str) -> i64 {
+pub(crate) async fn reply(client: &TestApp, parent: i64, body: &str) -> i64 {
     let res = post(
         client,
         &format!("/comments/{parent}/replies"),
@@ -56,7 +60,7 @@ async fn reply(client: &TestApp, parent: i64, body: &str) -> i64 {
     id_from_receipt(client, &res).await
 }
 
-async fn id_from_receipt(client: &TestApp, res: &reqwest::Response) -> i64 {
+pub(crate) async fn id_from_receipt(client: &TestApp, res: &reqwest::Response) -> i64 {
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with("/receipts/TLQ-"), "{location}");
     let (_, doc) = client.get_html(&location).await;

@@ -118,6 +118,19 @@ pub struct TestApp {
     pub _database: TestDatabase,
 }
 
+/// A client that keeps its own cookies and does not follow redirects. Idle connections are
+/// dropped after 2 s, before the server's 5 s keep-alive ends them: otherwise a request sent
+/// just as the server closes an idle connection fails with "incomplete message" when the
+/// machine is busy.
+fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -137,11 +150,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         .with_worker(false);
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let client = test_client();
     TestApp {
         address,
         db,
@@ -311,11 +320,7 @@ impl TestApp {
         TestApp {
             address: self.address.clone(),
             db: self.db.clone(),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .cookie_store(true)
-                .build()
-                .unwrap(),
+            client: test_client(),
             _database: TestDatabase::Borrowed,
             mailer: self.mailer.clone(),
         }

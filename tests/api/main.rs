@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod admin_drafts;
 mod admin_users;
+mod anti_abuse;
 mod campaigns;
 mod chain;
 mod cli;

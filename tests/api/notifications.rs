@@ -1646,3 +1646,107 @@ async fn notifications_go_out_through_a_real_smtp_server() {
     assert_eq!(subscription_count(&app, "reader@example.org"), 0);
     drop(server);
 }
+
+#[tokio::test]
+async fn a_campaign_found_on_an_open_draft_is_reported_to_its_working_group_once() {
+    let app = spawn_app().await;
+    let d = draft(
+        &app,
+        "Campaign draft",
+        "law",
+        "Ministry of Digital Affairs",
+        None,
+        Duration::days(30),
+    );
+    let member = account(&app, "member@example.org", "Group Member");
+    join_group(&app, d, member.id);
+    follow_as(&app, &member, "wg_campaigns", &d.to_string(), "immediate");
+    let (threshold, min_size) = (
+        talqy::services::campaigns::DEFAULT_THRESHOLD,
+        talqy::services::campaigns::DEFAULT_MIN_SIZE,
+    );
+    let letter = "We the undersigned residents ask the ministry to keep strong encryption \
+                  lawful for everyone and to drop the mandatory key escrow rule from this \
+                  concept entirely, because it weakens the security of every citizen.";
+    let other = "Small businesses cannot afford a certified security officer; please let \
+                 companies below fifty employees share one officer through their chamber \
+                 of commerce, as the neighbouring countries already allow.";
+    let mut signers = Vec::new();
+    for i in 0..min_size + 2 {
+        signers.push(account(
+            &app,
+            &format!("signer{i}@example.org"),
+            &format!("Signer {i}"),
+        ));
+    }
+    let mut seen_mail = 0;
+    let mut seen = std::collections::HashMap::new();
+    let check = |seen: &mut std::collections::HashMap<i64, i64>| {
+        notifications::check_campaigns(&mut app.conn(), threshold, min_size, seen, time::now())
+            .unwrap()
+    };
+
+    // One copy short of a campaign: nothing to report.
+    for s in &signers[..min_size - 1] {
+        comment(
+            &app,
+            s,
+            d,
+            Some("ch1.art1"),
+            None,
+            &format!("{letter} Signed, {}.", s.display_name),
+        );
+    }
+    assert_eq!(check(&mut seen), 0);
+    assert!(delivered(&app, &mut seen_mail).await.is_empty());
+
+    comment(
+        &app,
+        &signers[min_size - 1],
+        d,
+        Some("ch1.art1"),
+        None,
+        letter,
+    );
+    assert_eq!(
+        check(&mut seen),
+        1,
+        "the campaign is reported when it forms"
+    );
+    let mails = delivered(&app, &mut seen_mail).await;
+    assert_eq!(recipients(&mails), set(&["member@example.org"]));
+    assert!(
+        mails[0].subject.contains("Possible campaign"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(
+        mails[0]
+            .text
+            .contains(&format!("{min_size} comments with nearly the same text")),
+        "{}",
+        mails[0].text
+    );
+    assert!(
+        mails[0]
+            .text
+            .contains(&format!("/drafts/{d}/triage/campaigns"))
+    );
+
+    // Nothing new: not reported again, neither by this instance nor by a fresh one.
+    assert_eq!(check(&mut seen), 0);
+    assert_eq!(check(&mut std::collections::HashMap::new()), 0);
+    // The campaign grows: still the same campaign.
+    comment(&app, &signers[min_size], d, Some("ch1.art1"), None, letter);
+    assert_eq!(check(&mut seen), 0);
+    assert!(delivered(&app, &mut seen_mail).await.is_empty());
+
+    // A second, different campaign is reported on its own.
+    for s in &signers[..min_size] {
+        comment(&app, s, d, Some("ch1.art2"), None, other);
+    }
+    assert_eq!(check(&mut seen), 1);
+    let mails = delivered(&app, &mut seen_mail).await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].text.contains("chamber"), "{}", mails[0].text);
+}

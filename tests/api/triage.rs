@@ -1484,3 +1484,46 @@ async fn the_activity_page_is_paginated() {
     // 55 notes and the three group additions of the fixture (two on this draft).
     assert_eq!(attrs(&doc, "#activity tbody tr", "data-id").len(), 7);
 }
+
+#[tokio::test]
+async fn an_author_who_follows_decisions_hears_through_that_subscription_only() {
+    use talqy::db::schema::notification_events;
+    use talqy::services::subscriptions as subs;
+    let f = fixture().await;
+    {
+        let conn: &mut DbConn = &mut f.app.conn();
+        let author = user_row(conn, f.author_id);
+        let site = f.app.mailer.site().cloned().unwrap();
+        let request =
+            subs::parse_request(conn, "my_dispositions", "", "daily", Some(&author)).unwrap();
+        assert!(subs::subscribe_account(conn, &site, &author, &request).unwrap());
+    }
+    let c = post(
+        &f.app,
+        f.author_id,
+        f.draft,
+        Some("ch1.art1"),
+        None,
+        "object",
+        "Vague.",
+        None,
+    );
+    f.app.take_emails().await;
+    let res = f
+        .chair
+        .post_form(
+            &format!("/drafts/{}/triage/comments/{c}/disposition", f.draft),
+            &[("decision", "accepted"), ("justification", JUSTIFICATION)],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    // No direct email: the answer waits for the author's daily digest.
+    f.app.run_pending_jobs().await;
+    assert!(f.app.take_emails().await.is_empty());
+    assert!(f.app.emails().is_empty());
+    let events: Vec<String> = notification_events::table
+        .select(notification_events::kind)
+        .load(&mut *f.app.conn())
+        .unwrap();
+    assert_eq!(events, vec!["disposition".to_string()]);
+}

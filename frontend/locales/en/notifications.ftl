@@ -137,3 +137,4 @@ account-subscriptions-all-added = You follow everything available here.
 account-subscriptions-follow = Follow
 account-subscriptions-follow-label = Follow: { $what }
 account-subscriptions-more = To follow drafts, authorities or provisions, use the “Follow” forms on the home page, on a draft's page or on a provision's page.
+notify-campaign-detail = { $count } comments with nearly the same text, the first of them { $first }: “{ $sample }”

@@ -1,0 +1,9 @@
+honeypot-label = Leave this field empty
+comment-show-as-participant = Show “Participant” instead of my name on this comment
+comment-show-as-participant-hint = The text of your comment stays public. The working group still knows who wrote it.
+comment-participant = Participant
+comment-hide-name = Show “Participant” instead of my name
+comment-show-name = Show my name again
+comment-name-hidden-note = Shown publicly as “Participant”.
+comment-name-hidden-done = “Participant” is now shown instead of your name on this comment.
+comment-name-shown-done = Your name is shown on this comment again.

@@ -1,0 +1,1 @@
+ALTER TABLE comments DROP COLUMN show_as_participant;
