@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
-const SETTINGS: [&str; 24] = [
+const SETTINGS: [&str; 25] = [
     "database_url",
     "bind",
     "base_url",
@@ -40,6 +40,7 @@ const SETTINGS: [&str; 24] = [
     "mail_retry_base_seconds",
     "campaign_threshold",
     "campaign_min_size",
+    "moderation_auto_hide_reports",
 ];
 
 /// A value that must never reach a log: its `Debug` prints `***` (or `""` when empty, so an
@@ -107,6 +108,9 @@ pub struct Settings {
     pub campaign_threshold: f64,
     /// Near-identical comments needed to form a campaign (2–1000).
     pub campaign_min_size: usize,
+    /// Reports from distinct verified participants that hide a comment until a moderator
+    /// reviews it (1–1000).
+    pub moderation_auto_hide_reports: i64,
 }
 
 impl Default for Settings {
@@ -136,6 +140,7 @@ impl Default for Settings {
             mail_retry_base_seconds: 30,
             campaign_threshold: crate::services::campaigns::DEFAULT_THRESHOLD,
             campaign_min_size: crate::services::campaigns::DEFAULT_MIN_SIZE,
+            moderation_auto_hide_reports: 3,
         }
     }
 }
@@ -165,6 +170,8 @@ pub struct Config {
     /// See [`Settings::campaign_threshold`].
     pub campaign_threshold: f64,
     pub campaign_min_size: usize,
+    /// See [`Settings::moderation_auto_hide_reports`].
+    pub moderation_auto_hide_reports: i64,
 }
 
 /// How email leaves the process.
@@ -390,6 +397,12 @@ impl Settings {
                 "must be between 1 and 8760",
             ));
         }
+        if !(1..=1000).contains(&self.moderation_auto_hide_reports) {
+            return Err(ConfigError::new(
+                "moderation_auto_hide_reports",
+                "must be between 1 and 1000",
+            ));
+        }
         let data_dir = PathBuf::from(&self.data_dir);
         let secret_key = SecretKey::resolve(&self.secret_key, &data_dir)?;
         let mail = self.validate_mail()?;
@@ -410,6 +423,7 @@ impl Settings {
             mail,
             campaign_threshold,
             campaign_min_size,
+            moderation_auto_hide_reports: self.moderation_auto_hide_reports,
         })
     }
 }
@@ -621,6 +635,18 @@ mod tests {
             ..Settings::default()
         };
         assert_eq!(settings.validate_campaigns().unwrap(), (0.8, 10));
+    }
+
+    #[test]
+    fn auto_hide_reports_has_bounds() {
+        for bad in [0, 1001] {
+            let settings = Settings {
+                moderation_auto_hide_reports: bad,
+                ..Settings::default()
+            };
+            let err = settings.validate().unwrap_err();
+            assert_eq!(err.setting, "moderation_auto_hide_reports", "{err}");
+        }
     }
 
     #[test]
