@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
-const SETTINGS: [&str; 26] = [
+const SETTINGS: [&str; 27] = [
     "database_url",
     "bind",
     "base_url",
@@ -42,6 +42,7 @@ const SETTINGS: [&str; 26] = [
     "campaign_min_size",
     "comments_per_hour_per_account",
     "comments_per_hour_per_ip",
+    "moderation_auto_hide_reports",
 ];
 
 /// A value that must never reach a log: its `Debug` prints `***` (or `""` when empty, so an
@@ -114,6 +115,9 @@ pub struct Settings {
     /// Comments and replies one client address may post per hour (1–1000000). Generous:
     /// a whole ministry or university may share one address.
     pub comments_per_hour_per_ip: i32,
+    /// Reports from distinct verified participants that hide a comment until a moderator
+    /// reviews it (1–1000).
+    pub moderation_auto_hide_reports: i64,
 }
 
 impl Default for Settings {
@@ -145,6 +149,7 @@ impl Default for Settings {
             campaign_min_size: crate::services::campaigns::DEFAULT_MIN_SIZE,
             comments_per_hour_per_account: 30,
             comments_per_hour_per_ip: 300,
+            moderation_auto_hide_reports: 3,
         }
     }
 }
@@ -176,6 +181,8 @@ pub struct Config {
     pub campaign_min_size: usize,
     pub comments_per_hour_per_account: i32,
     pub comments_per_hour_per_ip: i32,
+    /// See [`Settings::moderation_auto_hide_reports`].
+    pub moderation_auto_hide_reports: i64,
 }
 
 /// How email leaves the process.
@@ -401,6 +408,12 @@ impl Settings {
                 "must be between 1 and 8760",
             ));
         }
+        if !(1..=1000).contains(&self.moderation_auto_hide_reports) {
+            return Err(ConfigError::new(
+                "moderation_auto_hide_reports",
+                "must be between 1 and 1000",
+            ));
+        }
         let data_dir = PathBuf::from(&self.data_dir);
         let secret_key = SecretKey::resolve(&self.secret_key, &data_dir)?;
         let mail = self.validate_mail()?;
@@ -435,6 +448,7 @@ impl Settings {
             campaign_min_size,
             comments_per_hour_per_account: self.comments_per_hour_per_account,
             comments_per_hour_per_ip: self.comments_per_hour_per_ip,
+            moderation_auto_hide_reports: self.moderation_auto_hide_reports,
         })
     }
 }
@@ -646,6 +660,18 @@ mod tests {
             ..Settings::default()
         };
         assert_eq!(settings.validate_campaigns().unwrap(), (0.8, 10));
+    }
+
+    #[test]
+    fn auto_hide_reports_has_bounds() {
+        for bad in [0, 1001] {
+            let settings = Settings {
+                moderation_auto_hide_reports: bad,
+                ..Settings::default()
+            };
+            let err = settings.validate().unwrap_err();
+            assert_eq!(err.setting, "moderation_auto_hide_reports", "{err}");
+        }
     }
 
     #[test]

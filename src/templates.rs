@@ -377,6 +377,13 @@ pub struct CommentItem {
     pub created_machine: String,
     pub edited: bool,
     pub withdrawn: bool,
+    /// "Hidden by the moderators: …", "Awaiting moderation", "Rejected …".
+    pub notice: Option<String>,
+    /// Whether the text is shown at all (never for withdrawn comments, and for hidden
+    /// ones only to moderators).
+    pub show_text: bool,
+    /// The text is shown because the viewer moderates (the public sees the notice only).
+    pub moderator_only: bool,
     pub body_html: String,
     pub quote: Option<String>,
     pub proposed_wording: Option<String>,
@@ -384,6 +391,7 @@ pub struct CommentItem {
     pub endorsed: bool,
     pub can_endorse: bool,
     pub can_reply: bool,
+    pub can_report: bool,
     pub can_edit: bool,
     pub can_withdraw: bool,
     /// The viewer wrote it.

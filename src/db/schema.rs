@@ -11,6 +11,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        premoderation -> Bool,
     }
 }
 
@@ -215,6 +216,7 @@ diesel::table! {
         edited_at -> Nullable<Timestamp>,
         withdrawn_at -> Nullable<Timestamp>,
         show_as_participant -> Bool,
+        hidden_reason -> Nullable<Text>,
     }
 }
 
@@ -372,6 +374,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    comment_reports (id) {
+        id -> BigInt,
+        comment_id -> BigInt,
+        reporter_id -> BigInt,
+        reason -> Text,
+        details -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolution -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    moderation_actions (id) {
+        id -> BigInt,
+        comment_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(comment_reports -> comments (comment_id));
+diesel::joinable!(moderation_actions -> comments (comment_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     drafts,
     versions,
@@ -401,4 +430,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_events,
     round_notices,
     record_chain,
+    comment_reports,
+    moderation_actions,
 );

@@ -77,6 +77,7 @@ async fn process(db: &Db, mailer: &Mailer, worker_id: &str, job: Job) {
     let outcome = match job.kind.as_str() {
         email::JOB_KIND => deliver_email(mailer, &job).await,
         crate::services::notifications::JOB_KIND => notify(db, mailer, &job).await,
+        crate::services::moderation::JOB_KIND => moderation_alert(db, mailer, &job).await,
         other => Outcome::Failed(format!("no handler for job kind '{other}'")),
     };
     match outcome {
@@ -210,6 +211,29 @@ async fn notify(db: &Db, mailer: &Mailer, job: &Job) -> Outcome {
     };
     let result = db
         .run(move |conn| crate::services::notifications::dispatch(conn, &site, &ids))
+        .await;
+    match result {
+        Ok(_) => Outcome::Done(None),
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// A `moderation_alert` job: tells the draft's moderators that a comment waits (if it
+/// still does when the job runs).
+async fn moderation_alert(db: &Db, mailer: &Mailer, job: &Job) -> Outcome {
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        comment_id: i64,
+    }
+    let Some(site) = mailer.site().cloned() else {
+        return Outcome::Failed("the mailer has no site links to compose the alert".into());
+    };
+    let id = match serde_json::from_str::<Payload>(&job.payload) {
+        Ok(p) => p.comment_id,
+        Err(e) => return Outcome::Permanent(format!("the payload is not an alert: {e}")),
+    };
+    let result = db
+        .run(move |conn| crate::services::moderation::send_alert(conn, &site, id))
         .await;
     match result {
         Ok(_) => Outcome::Done(None),

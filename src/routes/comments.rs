@@ -19,6 +19,7 @@ use crate::services::comments::{
     self, CommentInput, CommentView, Sort, Target, Thread, ThreadFilter,
 };
 use crate::services::drafts::{self, DraftDetail};
+use crate::services::moderation;
 use crate::startup::AppState;
 use crate::templates::*;
 
@@ -50,6 +51,8 @@ fn posting_state(i18n: &I18n, detail: &DraftDetail) -> Result<(), String> {
 
 struct ItemCtx {
     viewer: Option<i64>,
+    /// The viewer moderates this draft.
+    moderator: bool,
     /// For the working group's name under its answers.
     draft_title: String,
     current_version: i32,
@@ -72,7 +75,19 @@ fn item(i18n: &I18n, v: &CommentView, ctx: &ItemCtx, names: &HashMap<i64, String
     let r = &v.row;
     let now = time::now();
     let withdrawn = r.status == comments::WITHDRAWN;
+    let published = r.status == comments::PUBLISHED;
     let mine = ctx.viewer == Some(r.author_id);
+    let reason = r.hidden_reason.clone().unwrap_or_default();
+    let notice = match r.status.as_str() {
+        comments::HIDDEN => Some(i18n.ts("moderation-hidden-notice", "reason", &reason)),
+        comments::PENDING => Some(i18n.t("moderation-awaiting")),
+        comments::REJECTED => Some(i18n.ts("moderation-rejected-notice", "reason", &reason)),
+        _ => None,
+    };
+    // A hidden comment's text reaches only the moderators; pending and rejected comments
+    // are shown only to their author and the moderators in the first place.
+    let moderator_only = r.status == comments::HIDDEN;
+    let show_text = !withdrawn && (!moderator_only || ctx.moderator);
     CommentItem {
         id: r.id,
         depth: r.depth,
@@ -98,25 +113,29 @@ fn item(i18n: &I18n, v: &CommentView, ctx: &ItemCtx, names: &HashMap<i64, String
         created_machine: time::machine(r.created_at),
         edited: r.edited_at.is_some(),
         withdrawn,
-        body_html: if withdrawn {
-            String::new()
-        } else {
+        notice,
+        show_text,
+        moderator_only: moderator_only && show_text,
+        body_html: if show_text {
             r.body_html.clone()
-        },
-        quote: if withdrawn { None } else { r.quote.clone() },
-        proposed_wording: if withdrawn {
-            None
         } else {
+            String::new()
+        },
+        quote: if show_text { r.quote.clone() } else { None },
+        proposed_wording: if show_text {
             r.proposed_wording
                 .as_deref()
                 .map(crate::markdown::to_safe_html)
+        } else {
+            None
         },
         endorsements_text: i18n.tn("comment-endorsements", "count", r.endorsement_count as i64),
         endorsed: v.endorsed_by_viewer,
-        can_endorse: ctx.viewer.is_some() && !mine && !withdrawn,
-        can_reply: ctx.open && !withdrawn,
+        can_endorse: ctx.viewer.is_some() && !mine && published,
+        can_reply: ctx.open && published,
+        can_report: ctx.viewer.is_some() && !mine && published,
         can_edit: mine && comments::editable(r, now),
-        can_withdraw: mine && !withdrawn,
+        can_withdraw: mine && !withdrawn && r.status != comments::REJECTED,
         disposition: v
             .disposition
             .as_ref()
@@ -234,6 +253,7 @@ impl DiscussionQuery {
                 .ok()
                 .map(|r| r.as_str().to_string()),
             organizations_only: !self.orgs.is_empty(),
+            moderator: false,
         }
     }
     fn page(&self) -> i64 {
@@ -261,6 +281,7 @@ impl DiscussionQuery {
 }
 
 struct Loaded {
+    moderator: bool,
     detail: DraftDetail,
     threads: crate::services::Page<Thread>,
     orgs: Vec<(i64, String)>,
@@ -272,15 +293,19 @@ async fn load(
     number: Option<i32>,
     key: Option<String>,
     query: &DiscussionQuery,
-    viewer: Option<i64>,
+    viewer_row: Option<UserRow>,
 ) -> Result<Loaded, AppError> {
-    let filter = query.filter();
+    let viewer = viewer_row.as_ref().map(|u| u.id);
+    let mut filter = query.filter();
     let sort = Sort::parse(&query.sort);
     let page = query.page();
     state
         .db
         .run(move |conn| {
             let detail = drafts::public_detail(conn, draft_id, number)?;
+            if let Some(u) = &viewer_row {
+                filter.moderator = moderation::is_moderator(conn, u, draft_id)?;
+            }
             if let Some(k) = &key
                 && !detail.provisions.iter().any(|p| &p.key == k)
             {
@@ -307,6 +332,7 @@ async fn load(
                 detail,
                 threads,
                 orgs,
+                moderator: filter.moderator,
             })
         })
         .await
@@ -327,7 +353,7 @@ pub async fn discussion_page(
     typed: Option<(CommentInput, Vec<FieldError>)>,
 ) -> Result<HttpResponse, AppError> {
     let viewer = user.0.as_ref().map(|u| u.id);
-    let loaded = load(state, draft_id, number, key.clone(), &query, viewer).await?;
+    let loaded = load(state, draft_id, number, key.clone(), &query, user.0.clone()).await?;
     let detail = &loaded.detail;
     let is_latest = detail.versions.first().map(|v| v.number) == Some(detail.version.number);
     let base = if is_latest {
@@ -338,6 +364,7 @@ pub async fn discussion_page(
     let open = posting_state(&i18n, detail);
     let ctx = ItemCtx {
         viewer,
+        moderator: loaded.moderator,
         draft_title: detail.summary.draft.title.clone(),
         current_version: detail.versions.first().map(|v| v.number).unwrap_or(1),
         open: open.is_ok(),
@@ -618,10 +645,16 @@ async fn thread_page(
     typed: Option<(CommentInput, Vec<FieldError>)>,
 ) -> Result<HttpResponse, AppError> {
     let viewer = user.0.as_ref().map(|u| u.id);
-    let (thread, detail, orgs) = state
+    let viewer_row = user.0.clone();
+    let (thread, detail, orgs, moderator) = state
         .db
         .run(move |conn| {
-            let thread = comments::thread_of(conn, comment_id, viewer)?;
+            let row = comments::load(conn, comment_id)?.ok_or(AppError::NotFound)?;
+            let moderator = match &viewer_row {
+                Some(u) => moderation::is_moderator(conn, u, row.draft_id)?,
+                None => false,
+            };
+            let thread = comments::thread_of(conn, comment_id, viewer, moderator)?;
             let detail = drafts::public_detail(conn, thread.root.row.draft_id, None)?;
             let orgs = match viewer {
                 Some(v) => crate::services::organizations::verified_organizations_of(conn, v)?
@@ -630,13 +663,14 @@ async fn thread_page(
                     .collect(),
                 None => Vec::new(),
             };
-            Ok::<_, AppError>((thread, detail, orgs))
+            Ok::<_, AppError>((thread, detail, orgs, moderator))
         })
         .await?;
     let draft_id = detail.summary.draft.id;
     let open = posting_state(&i18n, &detail);
     let ctx = ItemCtx {
         viewer,
+        moderator,
         draft_title: detail.summary.draft.title.clone(),
         current_version: detail.version.number,
         open: open.is_ok(),
@@ -661,10 +695,18 @@ async fn thread_page(
         "name",
         &public_author(&i18n, &thread.root),
     );
-    let reply_open = if thread.root.row.status == comments::PUBLISHED || open.is_err() {
+    let target_status = thread
+        .replies
+        .iter()
+        .find(|c| c.row.id == comment_id)
+        .map(|c| c.row.status.as_str())
+        .unwrap_or(thread.root.row.status.as_str());
+    let reply_open = if target_status == comments::PUBLISHED || open.is_err() {
         open
-    } else {
+    } else if target_status == comments::WITHDRAWN {
         Err(i18n.t("comment-withdrawn"))
+    } else {
+        Err(i18n.t("moderation-no-replies"))
     };
     let form = comment_form(
         &i18n,

@@ -8,6 +8,7 @@ pub mod comments;
 pub mod comparison;
 pub mod errors;
 pub mod health;
+pub mod moderation;
 pub mod organizations;
 pub mod pages;
 pub mod record;
@@ -88,6 +89,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(triage::add_note)
         .service(triage::set_status)
         .service(triage::set_disposition)
+        .service(moderation::report_form)
+        .service(moderation::report)
+        .service(moderation::queue)
+        .service(moderation::act)
+        .service(moderation::set_premoderation)
         .service(subscriptions::subscribe_form)
         .service(subscriptions::subscribe)
         .service(subscriptions::confirm_form)

@@ -1,7 +1,8 @@
 //! The tamper-evident public record: an append-only hash chain (like a transparency log).
-//! Every published comment, edit, withdrawal, disposition and draft version appends one
-//! entry holding the SHA-256 of its subject's canonical content and the hash of the entry
-//! before it. All hashing of subjects lives here so that `verify` recomputes it from the
+//! Every submitted comment, edit, withdrawal, disposition, moderation action and draft
+//! version appends one entry holding the SHA-256 of its subject's canonical content and the
+//! hash of the entry before it. A pre-moderated comment is recorded when it is submitted, so
+//! its receipt holds an entry at once and a rejection is itself on the record. All hashing of subjects lives here so that `verify` recomputes it from the
 //! stored data exactly as the entry was made.
 
 use std::collections::HashMap;
@@ -12,7 +13,9 @@ use sha2::{Digest, Sha256};
 
 use crate::db::DbConn;
 use crate::db::dialect::lock_record_chain;
-use crate::db::schema::{comment_revisions, dispositions, provisions, record_chain};
+use crate::db::schema::{
+    comment_revisions, dispositions, moderation_actions, provisions, record_chain,
+};
 use crate::domain::time;
 use crate::services::comments::{self, CommentRow, WITHDRAWN};
 
@@ -21,6 +24,8 @@ pub const COMMENT_EDIT: &str = "comment_edit";
 pub const COMMENT_WITHDRAWAL: &str = "comment_withdrawal";
 pub const DISPOSITION: &str = "disposition";
 pub const VERSION: &str = "version";
+/// A moderation action; the subject is the `moderation_actions` row.
+pub const MODERATION: &str = "moderation";
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -171,6 +176,61 @@ pub fn disposition_hash(
     sha256_hex(content.to_string().as_bytes())
 }
 
+/// A moderation action: comment, action, reason and time.
+pub fn moderation_hash(comment_id: i64, action: &str, reason: &str, at: NaiveDateTime) -> String {
+    let content = serde_json::json!({
+        "comment_id": comment_id,
+        "action": action,
+        "reason": reason,
+        "at": micros(at),
+    });
+    sha256_hex(content.to_string().as_bytes())
+}
+
+/// A moderation action recomputed from its stored row. The comment's latest action must
+/// also agree with the comment's current state (a hidden comment shows that action's
+/// reason), so un-hiding a comment behind the moderators' backs is named too.
+fn moderation_check(conn: &mut DbConn, action_id: i64) -> QueryResult<Result<String, String>> {
+    let row: Option<(i64, String, String, NaiveDateTime)> = moderation_actions::table
+        .find(action_id)
+        .select((
+            moderation_actions::comment_id,
+            moderation_actions::action,
+            moderation_actions::reason,
+            moderation_actions::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((comment_id, action, reason, at)) = row else {
+        return Ok(Err("the moderation action no longer exists".into()));
+    };
+    let latest: Option<i64> = moderation_actions::table
+        .filter(moderation_actions::comment_id.eq(comment_id))
+        .select(diesel::dsl::max(moderation_actions::id))
+        .first(conn)?;
+    if latest == Some(action_id) {
+        let Some(c) = comments::load(conn, comment_id)? else {
+            return Ok(Err("the comment no longer exists".into()));
+        };
+        let Some(a) = crate::services::moderation::Action::parse(&action) else {
+            return Ok(Err(format!("unknown moderation action '{action}'")));
+        };
+        let status = a.resulting_status();
+        let public = matches!(status, comments::HIDDEN | comments::REJECTED);
+        // The author may still withdraw a comment after any action.
+        let agrees = c.status == WITHDRAWN
+            || (c.status == status
+                && (!public || c.hidden_reason.as_deref() == Some(reason.as_str())));
+        if !agrees {
+            return Ok(Err(
+                "the comment's status or public reason does not match its last moderation action"
+                    .into(),
+            ));
+        }
+    }
+    Ok(Ok(moderation_hash(comment_id, &action, &reason, at)))
+}
+
 /// A published version: its provisions in order (key, kind, label, heading, body).
 pub fn version_hash(conn: &mut DbConn, version_id: i64) -> QueryResult<String> {
     type P = (String, String, Option<String>, Option<String>, String);
@@ -316,6 +376,7 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Result<Verified, Mismatch>> {
                 }
             }
             VERSION => Ok(version_hash(conn, e.subject_id)?),
+            MODERATION => moderation_check(conn, e.subject_id)?,
             other => Err(format!("unknown kind '{other}'")),
         };
         match expected {
@@ -341,6 +402,7 @@ fn subject_name(kind: &str) -> &'static str {
         COMMENT | COMMENT_EDIT | COMMENT_WITHDRAWAL => "comment",
         DISPOSITION => "disposition",
         VERSION => "version",
+        MODERATION => "moderation action",
         _ => "subject",
     }
 }

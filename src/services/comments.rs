@@ -28,6 +28,13 @@ const PATH_WIDTH: usize = 12;
 
 pub const PUBLISHED: &str = "published";
 pub const WITHDRAWN: &str = "withdrawn";
+/// Waiting for a moderator's approval (pre-moderated draft): only its author and the
+/// moderators see it.
+pub const PENDING: &str = "pending";
+/// Hidden by the moderators: the thread shows the public reason instead of the text.
+pub const HIDDEN: &str = "hidden";
+/// Not approved: only its author (and the moderators' log) still see it.
+pub const REJECTED: &str = "rejected";
 
 /// What the comment form sends.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -400,6 +407,9 @@ pub fn post(
                 "You can comment for an organization only once an administrator has verified that you represent it",
             ));
         }
+        // Moderators' own comments never wait for themselves.
+        let pending = crate::services::moderation::premoderated(conn, target.draft_id)?
+            && !crate::services::moderation::is_moderator(conn, author, target.draft_id)?;
         let id: i64 = diesel::insert_into(comments::table)
             .values((
                 comments::draft_id.eq(target.draft_id),
@@ -417,7 +427,7 @@ pub fn post(
                 comments::body_html.eq(crate::markdown::to_safe_html(valid.body.as_str())),
                 comments::proposed_wording.eq(&valid.proposed_wording),
                 comments::quote.eq(&valid.quote),
-                comments::status.eq(PUBLISHED),
+                comments::status.eq(if pending { PENDING } else { PUBLISHED }),
                 comments::tracking_number.eq(format!("pending-{}", valid.idempotency_key)),
                 comments::content_hash.eq(""),
                 comments::idempotency_key.eq(&valid.idempotency_key),
@@ -453,7 +463,8 @@ pub fn post(
                 comments::content_hash.eq(&hash),
             ))
             .execute(conn)?;
-        if let Some(p) = parent_ref {
+        // A pending reply counts (and is announced) once it is approved.
+        if let Some(p) = parent_ref.filter(|_| !pending) {
             diesel::update(comments::table.find(p))
                 .set(comments::reply_count.eq(comments::reply_count + 1))
                 .execute(conn)?;
@@ -468,7 +479,11 @@ pub fn post(
             ))
             .execute(conn)?;
         crate::services::chain::append(conn, crate::services::chain::COMMENT, id, &hash)?;
-        crate::services::notifications::comment_posted(conn, id)?;
+        if pending {
+            crate::services::moderation::alert_moderators(conn, id)?;
+        } else {
+            crate::services::notifications::comment_posted(conn, id)?;
+        }
         Ok(Posted {
             id,
             tracking_number: tracking,
@@ -684,6 +699,7 @@ pub struct CommentRow {
     pub edited_at: Option<NaiveDateTime>,
     pub withdrawn_at: Option<NaiveDateTime>,
     pub show_as_participant: bool,
+    pub hidden_reason: Option<String>,
 }
 
 pub fn load(conn: &mut DbConn, id: i64) -> QueryResult<Option<CommentRow>> {
@@ -745,6 +761,19 @@ pub struct ThreadFilter {
     pub stance: Option<Stance>,
     pub respondent_type: Option<String>,
     pub organizations_only: bool,
+    /// The viewer moderates this draft: sees comments awaiting approval (and, marked, the
+    /// text of hidden ones).
+    pub moderator: bool,
+}
+
+/// Whether a comment appears in threads for this viewer: pending comments only to their
+/// author and the moderators, rejected ones only to their author.
+pub fn visible_to(row: &CommentRow, viewer: Option<i64>, moderator: bool) -> bool {
+    match row.status.as_str() {
+        PENDING => moderator || viewer == Some(row.author_id),
+        REJECTED => viewer == Some(row.author_id),
+        _ => true,
+    }
 }
 
 type Decorated = (
@@ -836,6 +865,20 @@ pub fn threads(
         if filter.organizations_only {
             q = q.filter(comments::organization_id.is_not_null());
         }
+        let author = viewer.unwrap_or(0);
+        q = if filter.moderator {
+            q.filter(
+                comments::status
+                    .ne(REJECTED)
+                    .or(comments::author_id.eq(author)),
+            )
+        } else {
+            q.filter(
+                comments::status
+                    .eq_any([PUBLISHED, WITHDRAWN, HIDDEN])
+                    .or(comments::author_id.eq(author)),
+            )
+        };
         q
     };
     let total: i64 = roots().count().get_result(conn)?;
@@ -856,6 +899,10 @@ pub fn threads(
         .filter(comments::root_id.eq_any(&root_ids))
         .order(comments::path.asc())
         .load(conn)?;
+    let rows = rows
+        .into_iter()
+        .filter(|r| visible_to(&r.0, viewer, filter.moderator))
+        .collect();
     let views = decorate(conn, rows, viewer)?;
     let mut by_root: HashMap<i64, Vec<CommentView>> = HashMap::new();
     for v in views {
@@ -880,18 +927,26 @@ pub fn threads(
     })
 }
 
-/// The thread that holds a comment (for its permalink).
+/// The thread that holds a comment (for its permalink); 404 when the viewer may not see it
+/// (see [`visible_to`]).
 pub fn thread_of(
     conn: &mut DbConn,
     comment_id: i64,
     viewer: Option<i64>,
+    moderator: bool,
 ) -> Result<Thread, AppError> {
     let row = load(conn, comment_id)?.ok_or(AppError::NotFound)?;
+    if !visible_to(&row, viewer, moderator) {
+        return Err(AppError::NotFound);
+    }
     let root = row.root_id.unwrap_or(row.id);
     let rows: Vec<Decorated> = decorated_query!()
         .filter(comments::root_id.eq(root))
         .order(comments::path.asc())
-        .load(conn)?;
+        .load(conn)?
+        .into_iter()
+        .filter(|r: &Decorated| visible_to(&r.0, viewer, moderator))
+        .collect();
     let mut views = decorate(conn, rows, viewer)?;
     if views.is_empty() {
         return Err(AppError::NotFound);

@@ -401,6 +401,11 @@ pub fn linked_comments(
         )
         .left_join(dispositions::table.on(dispositions::comment_id.eq(comments::id)))
         .filter(revision_links::version_id.eq_any(version_ids))
+        // Hidden, pending and rejected comments never reach the public comparison.
+        .filter(comments::status.eq_any([
+            crate::services::comments::PUBLISHED,
+            crate::services::comments::WITHDRAWN,
+        ]))
         .order((revision_links::provision_key, comments::id))
         .select((
             revision_links::provision_key,

@@ -13,6 +13,7 @@ pub mod draft_admin;
 pub mod drafts;
 pub mod import;
 pub mod mail;
+pub mod moderation;
 pub mod notifications;
 pub mod organizations;
 pub mod report;

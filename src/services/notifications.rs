@@ -697,6 +697,17 @@ pub fn comment_posted(conn: &mut DbConn, comment_id: i64) -> Result<usize, AppEr
     })
 }
 
+/// Drops the events about a comment that have not gone out yet (immediate or in a digest),
+/// for a comment the moderators hid or rejected: its text must not reach any mailbox.
+pub fn forget_comment(conn: &mut DbConn, comment_id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        notification_events::table
+            .filter(notification_events::subject.eq(format!("comment:{comment_id}")))
+            .filter(notification_events::digest_sent_at.is_null()),
+    )
+    .execute(conn)
+}
+
 /// The working group decided on a comment (its disposition was recorded or changed): its
 /// author hears about it if they follow the decisions on their comments. Triage calls it in
 /// the transaction that writes the disposition.

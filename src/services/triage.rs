@@ -179,10 +179,16 @@ pub fn can_triage(conn: &mut DbConn, user: &UserRow, draft_id: i64) -> QueryResu
     Ok(user.is_admin || working_groups::is_member(conn, draft_id, user.id)?.is_some())
 }
 
-/// A comment of this draft (404 for a comment of another draft).
+/// Comments waiting for approval, or rejected, are not part of the consultation: they are
+/// moderated first and never triaged or answered. Hidden comments stay triageable (their
+/// public answer shows under the moderators' reason).
+const NOT_TRIAGED: [&str; 2] = [comment_service::PENDING, comment_service::REJECTED];
+
+/// A comment of this draft that can be triaged (404 for a comment of another draft, or one
+/// awaiting moderation).
 fn comment_of(conn: &mut DbConn, draft_id: i64, comment_id: i64) -> Result<CommentRow, AppError> {
     comment_service::load(conn, comment_id)?
-        .filter(|c| c.draft_id == draft_id)
+        .filter(|c| c.draft_id == draft_id && !NOT_TRIAGED.contains(&c.status.as_str()))
         .ok_or(AppError::NotFound)
 }
 
@@ -1087,6 +1093,7 @@ pub fn bulk(
         let rows: Vec<CommentRow> = comments::table
             .filter(comments::id.eq_any(&ids))
             .filter(comments::draft_id.eq(draft_id))
+            .filter(comments::status.ne_all(NOT_TRIAGED))
             .order(comments::id)
             .select(CommentRow::as_select())
             .load(conn)?;
@@ -1274,6 +1281,7 @@ macro_rules! queue_query {
                     .and(comments::provision_key.eq(provisions::key.nullable()))),
             )
             .filter(comments::draft_id.eq($draft_id))
+            .filter(comments::status.ne_all(NOT_TRIAGED))
             .into_boxed();
         let status: Option<TriageStatus> = $status;
         match status {
@@ -1560,7 +1568,7 @@ pub fn comment_page(
         .find(draft_id)
         .select(drafts::title)
         .first(conn)?;
-    let thread = comment_service::thread_of(conn, comment_id, Some(actor.id))?;
+    let thread = comment_service::thread_of(conn, comment_id, Some(actor.id), true)?;
     let provision = match &comment.provision_key {
         Some(k) => provisions::table
             .filter(provisions::version_id.eq(comment.version_id))

@@ -16,6 +16,7 @@ mod email;
 mod health;
 mod helpers;
 mod logs;
+mod moderation;
 mod notifications;
 mod organizations;
 mod pages;
