@@ -61,7 +61,8 @@ async fn report_page(
             }
             let author = crate::services::accounts::find(conn, row.author_id)?
                 .map(|u| {
-                    if u.deleted_at.is_some() {
+                    // Empty: the page names the author by a placeholder.
+                    if u.deleted_at.is_some() || row.show_as_participant {
                         String::new()
                     } else {
                         u.display_name
@@ -73,7 +74,11 @@ async fn report_page(
         .await?;
     let (input, errors) = typed.clone().unwrap_or_default();
     let current = CurrentUser(Some(user));
-    let former = i18n.t("comment-former-participant");
+    let former = if row.show_as_participant {
+        i18n.t("comment-participant")
+    } else {
+        i18n.t("comment-former-participant")
+    };
     let page = ReportPage {
         nav: nav(session, &current),
         csrf: csrf::token(session),
@@ -193,6 +198,8 @@ pub struct QueuePage {
     pub items: Vec<ItemView>,
     pub hidden: Vec<ItemView>,
     pub recent: Vec<ActionLine>,
+    /// A refused action: the comment and the message, linked from the error summary.
+    pub error_summary: Option<(i64, String)>,
 }
 
 fn age(i18n: &I18n, since: chrono::NaiveDateTime) -> String {
@@ -286,6 +293,7 @@ async fn queue_page(
         ],
     );
     let page = QueuePage {
+        error_summary: error.as_ref().map(|e| (e.0, e.1.clone())),
         nav: nav(session, &CurrentUser(Some(user.clone()))),
         csrf: csrf::token(session),
         draft_id,

@@ -17,7 +17,7 @@ use talqy::services::comments::{self as comment_service, CommentInput, Target};
 use talqy::services::moderation::{self, Action, ReportInput};
 use talqy::services::{subscriptions as subs, working_groups};
 
-use crate::helpers::{THREE_CHAPTERS, TestApp, spawn_app, spawn_app_with, texts};
+use crate::helpers::{THREE_CHAPTERS, TestApp, attrs, spawn_app, spawn_app_with, texts};
 
 const PW: &str = "correct horse battery staple";
 const SECRET: &str = "Call my neighbour Ivan at 555-0199 about this";
@@ -389,6 +389,12 @@ async fn each_action_needs_a_moderator_and_hidden_text_reaches_only_moderators()
         )
         .await;
     assert_eq!(res.status().as_u16(), 422);
+    let doc = scraper::Html::parse_document(&res.text().await.unwrap());
+    assert_eq!(
+        attrs(&doc, ".error-summary a", "href"),
+        vec![format!("#f-reason-{c}")],
+        "the summary links to the item's reason field"
+    );
     assert_eq!(status(app, c).0, "published");
 
     // A member hides it.

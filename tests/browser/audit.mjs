@@ -64,9 +64,16 @@ test('audit setup: links from emails, a revision in progress', async () => {
   // Ids the table needs.
   // The journey without JavaScript leaves its draft open for comments.
   patch.openProvisionPath = `/drafts/${DRAFTS.nojs}/provisions/ch1.art1`;
+  patch.openDraftId = DRAFTS.nojs;
   await member.goto(patch.openProvisionPath);
   const theirs = member.locator('article.comment').filter({ has: member.locator('.comment-author', { hasText: s.neighbour.name }) }).first();
   patch.openNeighbourCommentId = Number((await theirs.getAttribute('id')).slice(1));
+  // A report waiting in that draft's moderation queue.
+  await pages.citizen.goto(`/comments/${patch.openNeighbourCommentId}/report`);
+  await pages.citizen.locator('#f-reason-off_topic').check();
+  await pages.citizen.locator('#f-details').fill('This is about another law.');
+  await pages.citizen.getByRole('button', { name: 'Send the report' }).click();
+  await pages.citizen.waitForLoadState('load');
   await member.goto(`/drafts/${auditDraftId}/provisions/ch1.art1`);
   const onAudit = member.locator('article.comment').first();
   patch.auditCommentId = Number((await onAudit.getAttribute('id')).slice(1));

@@ -48,7 +48,8 @@ test('setup: the admin, a working-group member and another participant', async (
     await commentOnProvision(neighbour, {
       stance: 'support',
       quote: 'quality of drinking water',
-      body: 'Monthly publication is a good start; weekly would be better in summer.',
+      // Worded for each draft: one account may post the same text only three times a day.
+      body: `Monthly publication is a good start; weekly would be better in summer (${variant} draft).`,
     });
   }
   saveState({ member: MEMBER, neighbour: NEIGHBOUR });

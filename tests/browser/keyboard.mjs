@@ -45,7 +45,7 @@ test('keyboard only: the comment form', async (t) => {
     }
     assert.deepEqual(
       stops.map((f) => f.id || f.tag),
-      ['f-stance-support', 'f-quote', 'f-body', 'f-proposed_wording', 'button'].map((x) => x),
+      ['f-stance-support', 'f-quote', 'f-body', 'f-proposed_wording', 'f-show_as_participant', 'button'].map((x) => x),
       `tab stops: ${JSON.stringify(stops.map((f) => f.id))}`,
     );
     for (const f of stops) assert.ok(f.visible, `no visible focus on ${f.id}: ${f.style}`);

@@ -70,6 +70,19 @@ export const PAGES = [
     path: (s) => `/drafts/${s.auditDraftId}/revision/provisions/${s.auditParagraphKey}`,
     form: 'form[action$="/link"]:not(.inline-form)',
   },
+  { name: 'moderation-queue-empty', as: 'member', path: (s) => `/drafts/${s.draftId}/moderation` },
+  {
+    name: 'moderation-queue',
+    as: 'admin',
+    path: (s) => `/drafts/${s.openDraftId}/moderation`,
+    form: 'form.moderation-action',
+  },
+  {
+    name: 'report-comment',
+    as: 'admin',
+    path: (s) => `/comments/${s.openNeighbourCommentId}/report`,
+    form: 'form[action$="/report"]',
+  },
   { name: 'revision-add', as: 'member', path: (s) => `/drafts/${s.auditDraftId}/revision/add`, form: 'main form[method="post"]' },
 
   // Administration

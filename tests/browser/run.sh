@@ -24,7 +24,9 @@ if [ ! -x "$CHROMIUM" ]; then
   exit 1
 fi
 
-cargo build --locked --bin talqy
+# `cargo test --no-run` rather than `cargo build`: it reuses what the test suite compiled
+# (the same feature set), and builds the binary the integration tests use.
+cargo test --locked --no-run >/dev/null 2>&1 || cargo test --locked --no-run
 bin="$root/target/debug/talqy"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/talqy-browser.XXXXXX")"
