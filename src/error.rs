@@ -102,9 +102,26 @@ impl From<diesel::result::Error> for AppError {
             D::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, info) => {
                 AppError::Unavailable(info.message().to_string())
             }
+            // A connection the server dropped (restart, failover): the database is away,
+            // not the request wrong.
+            D::DatabaseError(_, info) if connection_lost(info.message()) => {
+                AppError::Unavailable(info.message().to_string())
+            }
+            D::BrokenTransactionManager => AppError::Unavailable("connection lost".into()),
             other => AppError::Internal(other.to_string()),
         }
     }
+}
+
+fn connection_lost(message: &str) -> bool {
+    const SIGNS: [&str; 5] = [
+        "terminating connection",
+        "server closed the connection",
+        "connection to server",
+        "no connection to the server",
+        "the database system is",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
 }
 
 /// What the error-page middleware needs to render a page for an error response.
