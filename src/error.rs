@@ -113,6 +113,18 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// Whether a data-layer error means the database is away (rather than a bad query).
+pub fn is_unavailable(e: &DbError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error as D};
+    match e {
+        DbError::Unavailable(_) => true,
+        DbError::Query(D::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+        DbError::Query(D::DatabaseError(_, info)) => connection_lost(info.message()),
+        DbError::Query(D::BrokenTransactionManager) => true,
+        _ => false,
+    }
+}
+
 fn connection_lost(message: &str) -> bool {
     const SIGNS: [&str; 5] = [
         "terminating connection",

@@ -138,16 +138,20 @@ impl Server {
             .env("TALQY_BIND", format!("127.0.0.1:{port}"))
             .env("TALQY_BASE_URL", format!("http://127.0.0.1:{port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(std::fs::File::create(data.join("server.log")).unwrap());
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let probe = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while probe.get(format!("{base}/healthz")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
+            assert!(
+                Instant::now() < deadline,
+                "server did not start: {}",
+                std::fs::read_to_string(data.join("server.log")).unwrap_or_default()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Server { child, base, port }
