@@ -655,7 +655,7 @@ pub fn seed(conn: &mut DbConn, opts: &SeedOptions) -> Result<Seeded, AppError> {
                 comments: *n,
             })
             .collect();
-        sized.sort_by(|a, b| b.comments.cmp(&a.comments));
+        sized.sort_by_key(|s| std::cmp::Reverse(s.comments));
         Ok::<_, AppError>(Seeded {
             draft_id,
             provisions: parsed.provisions.len(),
