@@ -51,6 +51,22 @@ pub enum Command {
     /// The tamper-evident public record.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Build a deterministic large consultation for benchmarks (one open draft, its
+    /// participants, organizations, comments, replies and decisions) and print what was
+    /// made as JSON. Every seeded account's password is "bench passphrase for talqy".
+    Seed {
+        #[arg(long, default_value_t = 200)]
+        provisions: usize,
+        #[arg(long, default_value_t = 20_000)]
+        comments: usize,
+        #[arg(long, default_value_t = 2_000)]
+        participants: usize,
+        #[arg(long, default_value_t = 50)]
+        organizations: usize,
+        /// The random generator's seed: the same seed makes the same consultation.
+        #[arg(long, default_value_t = 8)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,10 +172,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || create_admin(&config, &email, name.as_deref()))
                 .await?
         }
+        Command::Seed {
+            provisions,
+            comments,
+            participants,
+            organizations,
+            seed,
+        } => {
+            let opts = crate::services::seed::SeedOptions {
+                provisions,
+                comments,
+                participants: participants.max(1),
+                organizations: organizations.min(participants / 2),
+                seed,
+            };
+            tokio::task::spawn_blocking(move || seed_command(&config, &opts)).await?
+        }
         Command::Audit(AuditCommand::Verify) => {
             tokio::task::spawn_blocking(move || audit_verify(&config)).await?
         }
     }
+}
+
+fn seed_command(config: &Config, opts: &crate::services::seed::SeedOptions) -> anyhow::Result<()> {
+    let db = open_db(config)?;
+    let started = std::time::Instant::now();
+    let seeded = crate::services::seed::seed(&mut *db.conn()?, opts)?;
+    let mut out = serde_json::to_value(&seeded)?;
+    out["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
 }
 
 fn audit_verify(config: &Config) -> anyhow::Result<()> {

@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
-const SETTINGS: [&str; 27] = [
+const SETTINGS: [&str; 29] = [
     "database_url",
     "bind",
     "base_url",
@@ -23,6 +23,8 @@ const SETTINGS: [&str; 27] = [
     "log_format",
     "pool_size",
     "max_import_bytes",
+    "max_body_bytes",
+    "client_timeout_seconds",
     "page_size",
     "secret_key",
     "session_idle_minutes",
@@ -86,6 +88,11 @@ pub struct Settings {
     pub log_format: String,
     pub pool_size: u32,
     pub max_import_bytes: usize,
+    /// The largest request body a form may send (larger ones get 413).
+    pub max_body_bytes: usize,
+    /// How long a client may take to send a request's head, and then its body, before it
+    /// is cut off (408).
+    pub client_timeout_seconds: u64,
     pub page_size: i64,
     /// At least 64 bytes, hex or base64 would be typical; empty means "generate one and keep
     /// it in the data folder". Shared by all instances behind one load balancer.
@@ -130,6 +137,8 @@ impl Default for Settings {
             log_format: "text".into(),
             pool_size: 8,
             max_import_bytes: 2 * 1024 * 1024,
+            max_body_bytes: 256 * 1024,
+            client_timeout_seconds: 10,
             page_size: 20,
             secret_key: String::new(),
             session_idle_minutes: 12 * 60,
@@ -170,6 +179,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub pool_size: u32,
     pub max_import_bytes: usize,
+    pub max_body_bytes: usize,
+    pub client_timeout: std::time::Duration,
     pub page_size: i64,
     pub secret_key: SecretKey,
     pub session_idle_minutes: i64,
@@ -393,6 +404,18 @@ impl Settings {
                 "must be at least 1024",
             ));
         }
+        if !(1024..=64 * 1024 * 1024).contains(&self.max_body_bytes) {
+            return Err(ConfigError::new(
+                "max_body_bytes",
+                "must be between 1024 and 67108864",
+            ));
+        }
+        if !(1..=600).contains(&self.client_timeout_seconds) {
+            return Err(ConfigError::new(
+                "client_timeout_seconds",
+                "must be between 1 and 600",
+            ));
+        }
         if !(1..=500).contains(&self.page_size) {
             return Err(ConfigError::new("page_size", "must be between 1 and 500"));
         }
@@ -438,6 +461,8 @@ impl Settings {
             log_format,
             pool_size: self.pool_size,
             max_import_bytes: self.max_import_bytes,
+            max_body_bytes: self.max_body_bytes,
+            client_timeout: std::time::Duration::from_secs(self.client_timeout_seconds),
             page_size: self.page_size,
             secret_key,
             session_idle_minutes: self.session_idle_minutes,

@@ -102,9 +102,38 @@ impl From<diesel::result::Error> for AppError {
             D::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, info) => {
                 AppError::Unavailable(info.message().to_string())
             }
+            // A connection the server dropped (restart, failover): the database is away,
+            // not the request wrong.
+            D::DatabaseError(_, info) if connection_lost(info.message()) => {
+                AppError::Unavailable(info.message().to_string())
+            }
+            D::BrokenTransactionManager => AppError::Unavailable("connection lost".into()),
             other => AppError::Internal(other.to_string()),
         }
     }
+}
+
+/// Whether a data-layer error means the database is away (rather than a bad query).
+pub fn is_unavailable(e: &DbError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error as D};
+    match e {
+        DbError::Unavailable(_) => true,
+        DbError::Query(D::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+        DbError::Query(D::DatabaseError(_, info)) => connection_lost(info.message()),
+        DbError::Query(D::BrokenTransactionManager) => true,
+        _ => false,
+    }
+}
+
+fn connection_lost(message: &str) -> bool {
+    const SIGNS: [&str; 5] = [
+        "terminating connection",
+        "server closed the connection",
+        "connection to server",
+        "no connection to the server",
+        "the database system is",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
 }
 
 /// What the error-page middleware needs to render a page for an error response.

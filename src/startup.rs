@@ -86,6 +86,8 @@ impl Application {
         let key = Key::derive_from(state.config.secret_key.bytes());
         let idle = CookieDuration::minutes(state.config.session_idle_minutes);
         let store = DbSessionStore::new(db.clone());
+        let max_body = state.config.max_body_bytes;
+        let client_timeout = state.config.client_timeout;
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(store.clone(), key.clone())
                 .cookie_name("talqy_session".into())
@@ -114,6 +116,17 @@ impl Application {
                 )
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(max_body)
+                        .error_handler(routes::errors::form_error),
+                )
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(max_body)
+                        .error_handler(routes::errors::json_error),
+                )
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     actix_web::error::InternalError::from_response(
                         err,
@@ -127,6 +140,11 @@ impl Application {
                 }))
         })
         .shutdown_timeout(10)
+        // A client that is slow to send its request head is answered 408 and cut off; one
+        // that does not close after the response is dropped a second later.
+        .client_request_timeout(client_timeout)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .keep_alive(Duration::from_secs(5))
         .listen(listener)?;
         if !handle_signals {
             server = server.disable_signals();

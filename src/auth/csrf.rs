@@ -85,11 +85,33 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let session = req.get_session();
-        let body = web::Bytes::from_request(req, payload);
+        let body = read_body(req, payload);
         Box::pin(async move {
             let body = body.await?;
             let form = check_form::<T>(&session, &body)?;
             Ok(CsrfForm(form))
         })
+    }
+}
+
+/// The request body within the size limit (`PayloadConfig`, 413 beyond it) and within the
+/// client timeout: a client that trickles its body is answered 408 instead of holding a
+/// connection and a worker forever.
+pub fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<web::Bytes, actix_web::Error>> + use<> {
+    let timeout = req
+        .app_data::<web::Data<crate::startup::AppState>>()
+        .map(|s| s.config.client_timeout)
+        .unwrap_or(std::time::Duration::from_secs(10));
+    let body = web::Bytes::from_request(req, payload);
+    async move {
+        match tokio::time::timeout(timeout, body).await {
+            Ok(body) => body,
+            Err(_) => Err(actix_web::error::ErrorRequestTimeout(
+                "The request body arrived too slowly.",
+            )),
+        }
     }
 }

@@ -61,6 +61,14 @@ async fn load(req: &HttpRequest) -> Result<Option<UserRow>, AppError> {
         return Ok(cached.0.clone());
     }
     let session = req.get_session();
+    if session
+        .get::<bool>(super::session_store::UNAVAILABLE)
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        return Err(AppError::Unavailable("sessions".into()));
+    }
     let Some(uid) = session
         .get::<i64>(super::session_store::USER_ID)
         .ok()

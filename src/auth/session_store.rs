@@ -14,6 +14,8 @@ use crate::domain::time;
 
 /// Session-state keys that the store copies into columns.
 pub const USER_ID: &str = "uid";
+/// Marks a session that could not be loaded because the database is away (never stored).
+pub const UNAVAILABLE: &str = "_db_unavailable";
 pub const USER_AGENT: &str = "ua";
 
 #[derive(Clone)]
@@ -83,7 +85,7 @@ impl DbSessionStore {
 impl SessionStore for DbSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
         let hash = super::token_hash(session_key.as_ref());
-        let state: Option<String> = self
+        let state: Result<Option<String>, DbError> = self
             .db
             .run(move |conn| {
                 sessions::table
@@ -94,8 +96,19 @@ impl SessionStore for DbSessionStore {
                     .optional()
                     .map_err(DbError::from)
             })
-            .await
-            .map_err(|e| LoadError::Other(e.into()))?;
+            .await;
+        let state = match state {
+            Ok(s) => s,
+            // actix-session turns a load error into a bare 500. While the database is away,
+            // hand the request a marked session instead, so the user extractors answer 503
+            // like every other page (the mark is never stored).
+            Err(e) if crate::error::is_unavailable(&e) => {
+                let mut marked = State::new();
+                marked.insert(UNAVAILABLE.into(), "true".into());
+                return Ok(Some(marked));
+            }
+            Err(e) => return Err(LoadError::Other(e.into())),
+        };
         match state {
             None => Ok(None),
             Some(s) => serde_json::from_str(&s)
@@ -106,9 +119,10 @@ impl SessionStore for DbSessionStore {
 
     async fn save(
         &self,
-        session_state: State,
+        mut session_state: State,
         ttl_: &CookieDuration,
     ) -> Result<SessionKey, SaveError> {
+        session_state.remove(UNAVAILABLE);
         self.insert(session_state, ttl_)
             .await
             .map_err(SaveError::Other)
@@ -117,9 +131,10 @@ impl SessionStore for DbSessionStore {
     async fn update(
         &self,
         session_key: SessionKey,
-        session_state: State,
+        mut session_state: State,
         ttl_: &CookieDuration,
     ) -> Result<SessionKey, UpdateError> {
+        session_state.remove(UNAVAILABLE);
         let hash = super::token_hash(session_key.as_ref());
         let json = serde_json::to_string(&session_state)
             .map_err(|e| UpdateError::Serialization(e.into()))?;
@@ -171,7 +186,8 @@ impl SessionStore for DbSessionStore {
     ) -> Result<(), anyhow::Error> {
         let hash = super::token_hash(session_key.as_ref());
         let expires = ttl(ttl_);
-        self.db
+        let result = self
+            .db
             .run(move |conn| {
                 let now = time::now();
                 // At most one write a minute per session: reading pages stays cheap.
@@ -188,7 +204,11 @@ impl SessionStore for DbSessionStore {
                 .execute(conn)
                 .map_err(DbError::from)
             })
-            .await?;
+            .await;
+        // Extending the expiry is best effort: a failure must not fail the page it rides on.
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not extend a session's expiry");
+        }
         Ok(())
     }
 

@@ -127,6 +127,9 @@ impl ManageConnection for DbManager {
     }
 }
 
+/// How long a request waits for a database connection before it is answered 503.
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub type Pool = r2d2::Pool<DbManager>;
 pub type PooledConn = r2d2::PooledConnection<DbManager>;
 
@@ -157,7 +160,9 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(5))
+            // Short, so that while the database is away requests get a 503 page quickly
+            // instead of queueing up behind a connection that cannot be made.
+            .connection_timeout(CONNECTION_TIMEOUT)
             .build(DbManager { url: url.clone() })
             .map_err(|e| DbError::Setup(first_line(&e.to_string())))?;
         let db = Db {

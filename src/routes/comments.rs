@@ -576,10 +576,16 @@ async fn post_comment(
         })
         .await;
     match result {
-        Ok(posted) => Ok(see_other(&format!(
-            "/receipts/{}?new=1",
-            posted.tracking_number
-        ))),
+        Ok(posted) => {
+            let mut res = see_other(&format!("/receipts/{}?new=1", posted.tracking_number));
+            // The receipt in machine-readable form too, for scripts and the fault tests.
+            res.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("talqy-content-hash"),
+                actix_web::http::header::HeaderValue::from_str(&posted.content_hash)
+                    .expect("hex is a valid header value"),
+            );
+            Ok(res)
+        }
         Err(AppError::Validation(errors)) => {
             let current = CurrentUser(Some(user));
             discussion_page(

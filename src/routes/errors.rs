@@ -8,7 +8,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::middleware::ErrorHandlerResponse;
 use askama::Template;
 
-use crate::error::ErrorInfo;
+use crate::error::{AppError, ErrorInfo};
 use crate::i18n::I18n;
 use crate::templates::ErrorPage;
 
@@ -63,4 +63,53 @@ pub fn error_page(i18n: &I18n, status: StatusCode, detail: Option<String>) -> St
     };
     page.render()
         .unwrap_or_else(|_| status.canonical_reason().unwrap_or("error").to_string())
+}
+
+/// A form body that could not be read: 413 when too large, else 400 with what was wrong
+/// (rendered as a page by [`render_error_page`]).
+pub fn form_error(
+    err: actix_web::error::UrlencodedError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::UrlencodedError as E;
+    let app = match &err {
+        E::Overflow { .. } => {
+            return actix_web::error::InternalError::from_response(
+                err,
+                HttpResponse::PayloadTooLarge()
+                    .content_type("text/plain; charset=utf-8")
+                    .body("Payload Too Large"),
+            )
+            .into();
+        }
+        other => AppError::BadRequest(format!("The form could not be read: {other}")),
+    };
+    app.into()
+}
+
+/// A JSON body that could not be read: an RFC 9457 problem, 413 when too large, else 400.
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    let status = match &err {
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let detail = err.to_string();
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    actix_web::error::InternalError::from_response(
+        err,
+        HttpResponse::build(status)
+            .content_type("application/problem+json")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body.to_string()),
+    )
+    .into()
 }

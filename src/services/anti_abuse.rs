@@ -20,6 +20,9 @@ pub const NEW_ACCOUNT_MAX_LINKS: usize = 2;
 /// provisions, say); the next copy is refused.
 pub const FLOOD_MAX_SAME_TEXT: usize = 3;
 pub const FLOOD_WINDOW_HOURS: i64 = 24;
+/// Only the author's latest comments in the window are compared, so a post costs the same
+/// however much an account (allowed a high hourly limit) has written.
+const FLOOD_LOOKBACK: i64 = 200;
 
 /// Counts web and mail addresses: a Markdown link, an autolink and a bare URL each count
 /// once, whatever wraps them.
@@ -76,6 +79,8 @@ pub fn check_flood(
         .filter(comments::author_id.eq(author.id))
         .filter(comments::created_at.gt(now - Duration::hours(FLOOD_WINDOW_HOURS)))
         .filter(comments::idempotency_key.ne(idempotency_key))
+        .order(comments::id.desc())
+        .limit(FLOOD_LOOKBACK)
         .select(comments::body)
         .load(conn)?;
     let copies = recent.iter().filter(|b| normalise(b) == text).count();

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod report;
 pub mod revisions;
+pub mod seed;
 pub mod subscriptions;
 pub mod triage;
 pub mod user_admin;
