@@ -78,6 +78,35 @@ test('audit setup: links from emails, a revision in progress', async () => {
   const onAudit = member.locator('article.comment').first();
   patch.auditCommentId = Number((await onAudit.getAttribute('id')).slice(1));
 
+  // A representation request for a new organization: the admin's request page, and the
+  // organization's public page once the admin has verified it.
+  const rep = pages.citizen;
+  await rep.goto('/account/organizations');
+  await rep.locator('#f-organization_id').selectOption('new');
+  await rep.locator('#f-name').fill('Clean Water Association');
+  await rep.locator('#f-kind').selectOption('ngo');
+  await rep.locator('#f-registration_number').fill('987654-CW');
+  await rep.locator('#f-website').fill('https://water.example.org');
+  await rep.locator('#f-position').fill('Chair of the board');
+  await rep.getByRole('button', { name: 'Send the request' }).click();
+  await rep.waitForLoadState('load');
+  await admin.goto('/admin/organizations');
+  const request = admin.locator('a[href^="/admin/organizations/requests/"]').filter({ hasText: 'Clean Water Association' }).first();
+  patch.orgRequestPath = await request.getAttribute('href');
+  await admin.goto(patch.orgRequestPath);
+  await admin.getByRole('button', { name: 'Verify this representative' }).click();
+  await admin.waitForLoadState('load');
+  await rep.goto('/organizations');
+  patch.organizationPath = await rep.getByRole('link', { name: 'Clean Water Association' }).first().getAttribute('href');
+
+  // An email change waiting for the new mailbox: its confirmation page.
+  await rep.goto('/account/email');
+  await rep.locator('#f-new_email').fill('citizen-new-address@example.org');
+  await rep.locator('#f-current_password').fill('correct horse battery staple');
+  await rep.locator('form[action="/account/email"] button[type="submit"]').click();
+  await rep.waitForLoadState('load');
+  patch.emailConfirmUrl = linkTo(await nextMail('citizen-new-address@example.org', /./), '/account/email/confirm');
+
   await admin.goto(`/admin/users?q=${encodeURIComponent(s.citizen.email)}`);
   const userLink = admin.getByRole('link', { name: s.citizen.name });
   patch.citizenUserId = Number((await userLink.first().getAttribute('href')).split('/').pop());

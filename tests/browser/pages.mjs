@@ -22,6 +22,7 @@ export const PAGES = [
   { name: 'report', as: 'anon', path: (s) => `/drafts/${s.draftId}/versions/1/report` },
   { name: 'public-record', as: 'anon', path: () => '/record' },
   { name: 'organizations', as: 'anon', path: () => '/organizations' },
+  { name: 'organization', as: 'anon', path: (s) => s.organizationPath },
   { name: 'privacy', as: 'anon', path: () => '/privacy' },
   { name: 'not-found', as: 'anon', path: () => '/drafts/999999', status: 404 },
 
@@ -52,6 +53,7 @@ export const PAGES = [
   { name: 'account-delete', as: 'citizen', path: () => '/account/delete', form: 'form[action="/account/delete"]' },
   { name: 'account-organizations', as: 'citizen', path: () => '/account/organizations', form: 'form[method="post"][action="/account/organizations"]' },
   { name: 'account-subscriptions', as: 'citizen', path: () => '/account/subscriptions' },
+  { name: 'account-email-confirm', as: 'citizen', path: (s) => s.emailConfirmUrl },
 
   // Working group
   { name: 'triage-queue', as: 'member', path: (s) => `/drafts/${s.draftId}/triage` },
@@ -95,5 +97,6 @@ export const PAGES = [
   { name: 'admin-group', as: 'admin', path: (s) => `/admin/drafts/${s.draftId}/group`, form: 'form[action$="/group/add"]' },
   { name: 'admin-activity', as: 'admin', path: (s) => `/admin/drafts/${s.draftId}/activity` },
   { name: 'admin-organizations', as: 'admin', path: () => '/admin/organizations' },
+  { name: 'admin-organization-request', as: 'admin', path: (s) => s.orgRequestPath },
   { name: 'admin-jobs', as: 'admin', path: () => '/admin/jobs' },
 ];
