@@ -539,10 +539,9 @@ pub fn on_publish(
     Ok(())
 }
 
-/// Round notices due at `now`: "comments are open" for rounds that opened after their
-/// publication, "closing in three days" — each once per round, whatever the number of
-/// instances (claimed in `round_notices`). Returns the notices sent.
-pub fn check_rounds(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppError> {
+/// The rounds taking comments at `now`: of drafts open for comment, the latest round of each
+/// (only it is current), once it has opened and until it closes.
+fn current_rounds(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<RoundRow>> {
     let rounds: Vec<RoundRow> = consultation_rounds::table
         .inner_join(drafts::table)
         .filter(drafts::status.eq(DraftStatus::Open.as_str()))
@@ -550,15 +549,21 @@ pub fn check_rounds(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppE
         .filter(consultation_rounds::closes_at.gt(now))
         .select(RoundRow::as_select())
         .load(conn)?;
-    // Only the latest round of each draft is current.
     let mut latest: HashMap<i64, RoundRow> = HashMap::new();
     for r in rounds {
         if latest.get(&r.draft_id).is_none_or(|l| l.id < r.id) {
             latest.insert(r.draft_id, r);
         }
     }
+    Ok(latest.into_values().collect())
+}
+
+/// Round notices due at `now`: "comments are open" for rounds that opened after their
+/// publication, "closing in three days" — each once per round, whatever the number of
+/// instances (claimed in `round_notices`). Returns the notices sent.
+pub fn check_rounds(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppError> {
     let mut sent = 0;
-    for round in latest.into_values() {
+    for round in current_rounds(conn, now)? {
         sent += write_transaction(conn, |conn| -> Result<usize, AppError> {
             let mut n = 0;
             if dialect::claim_round_notice(conn, round.id, "opened", now)? {
@@ -822,20 +827,8 @@ pub fn check_campaigns(
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
     use crate::db::schema::comments;
-    let rounds: Vec<RoundRow> = consultation_rounds::table
-        .inner_join(drafts::table)
-        .filter(drafts::status.eq(DraftStatus::Open.as_str()))
-        .filter(consultation_rounds::opens_at.le(now))
-        .select(RoundRow::as_select())
-        .load(conn)?;
-    let mut latest: HashMap<i64, RoundRow> = HashMap::new();
-    for r in rounds {
-        if latest.get(&r.draft_id).is_none_or(|l| l.id < r.id) {
-            latest.insert(r.draft_id, r);
-        }
-    }
     let mut sent = 0;
-    for round in latest.into_values() {
+    for round in current_rounds(conn, now)? {
         let newest: Option<i64> = comments::table
             .filter(comments::draft_id.eq(round.draft_id))
             .select(diesel::dsl::max(comments::id))
