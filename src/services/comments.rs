@@ -266,6 +266,17 @@ fn existing(
 
 /// The words of a provision and everything under it (an article's paragraphs), for checking
 /// that a quotation really comes from it.
+fn provision_exists(conn: &mut DbConn, version_id: i64, key: &str) -> Result<(), AppError> {
+    provisions::table
+        .filter(provisions::version_id.eq(version_id))
+        .filter(provisions::key.eq(key))
+        .select(provisions::id)
+        .first::<i64>(conn)
+        .optional()?
+        .map(|_| ())
+        .ok_or(AppError::NotFound)
+}
+
 fn provision_text(conn: &mut DbConn, version_id: i64, key: &str) -> Result<String, AppError> {
     let all: Vec<ProvisionRow> = provisions::table
         .filter(provisions::version_id.eq(version_id))
@@ -332,18 +343,24 @@ pub fn post(
         let (parent_path, depth, root_id, provision_key, parent_ref) = match parent_id {
             None => {
                 if let Some(key) = &target.provision_key {
-                    let text = provision_text(conn, version_id, key)?;
-                    if let Some(q) = &valid.quote {
-                        let haystack = text
-                            .split_whitespace()
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                            .to_lowercase();
-                        if !haystack.contains(&q.to_lowercase()) {
-                            return Err(AppError::field(
-                                "quote",
-                                "The quotation must be copied from the provision's text",
-                            ));
+                    // Inside the write lock: read the provision's whole text only when a
+                    // quotation must be checked against it.
+                    // Inside the write lock: the provision's whole text is read only when a
+                    // quotation must be checked against it.
+                    match &valid.quote {
+                        None => provision_exists(conn, version_id, key)?,
+                        Some(q) => {
+                            let haystack = provision_text(conn, version_id, key)?
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                                .to_lowercase();
+                            if !haystack.contains(&q.to_lowercase()) {
+                                return Err(AppError::field(
+                                    "quote",
+                                    "The quotation must be copied from the provision's text",
+                                ));
+                            }
                         }
                     }
                 } else if valid.quote.is_some() {

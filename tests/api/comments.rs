@@ -778,3 +778,24 @@ async fn thirty_known_xss_payloads_are_rendered_inert() {
         assert_inert(&html);
     }
 }
+
+#[tokio::test]
+async fn a_comment_on_a_provision_that_does_not_exist_is_refused() {
+    let app = spawn_app().await;
+    let draft = app.published_draft("Law", "law", "Ministry", THREE_CHAPTERS, 10);
+    let alice = participant(&app, "alice@example.org", "Alice").await;
+    for quote in ["", "regulates"] {
+        let res = post(
+            &alice,
+            &format!("/drafts/{draft}/provisions/ch9.art99/comments"),
+            &[("stance", "object"), ("body", "Lost"), ("quote", quote)],
+        )
+        .await;
+        assert_eq!(res.status().as_u16(), 404, "quote {quote:?}");
+    }
+    let n: i64 = comments::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(n, 0);
+}
