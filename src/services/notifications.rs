@@ -197,7 +197,19 @@ fn candidates(
     kind: SubscriptionKind,
     targets: &[String],
 ) -> QueryResult<Vec<Candidate>> {
-    let rows: Vec<(i64, i64, String, Option<i64>, String)> = subscriptions::table
+    load_candidates(conn, kind, targets, None)
+}
+
+/// The confirmed subscriptions of `kind` to one of `targets`, of the given accounts only when
+/// `accounts` is set (filtered in the query: an account-only kind such as `my_replies` has one
+/// target for everybody, so loading all its subscribers would grow with the site).
+fn load_candidates(
+    conn: &mut DbConn,
+    kind: SubscriptionKind,
+    targets: &[String],
+    accounts: Option<&[i64]>,
+) -> QueryResult<Vec<Candidate>> {
+    let mut query = subscriptions::table
         .inner_join(subscribers::table)
         .filter(subscriptions::kind.eq(kind.as_str()))
         .filter(subscriptions::target.eq_any(targets))
@@ -210,7 +222,11 @@ fn candidates(
             subscribers::user_id,
             subscribers::email,
         ))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(ids) = accounts {
+        query = query.filter(subscribers::user_id.assume_not_null().eq_any(ids.to_vec()));
+    }
+    let rows: Vec<(i64, i64, String, Option<i64>, String)> = query.load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(id, sid, f, user_id, email)| Candidate {
@@ -223,10 +239,11 @@ fn candidates(
         .collect())
 }
 
-/// Candidates whose account is one of `users` (active accounts only).
+/// Candidates of `kind` whose account is one of `user_ids` (active accounts only).
 fn of_accounts(
     conn: &mut DbConn,
-    mut list: Vec<Candidate>,
+    kind: SubscriptionKind,
+    targets: &[String],
     user_ids: &[i64],
 ) -> QueryResult<Vec<Candidate>> {
     let active: Vec<i64> = users::table
@@ -234,8 +251,7 @@ fn of_accounts(
         .filter(users::deleted_at.is_null())
         .select(users::id)
         .load(conn)?;
-    list.retain(|c| c.user_id.is_some_and(|u| active.contains(&u)));
-    Ok(list)
+    load_candidates(conn, kind, targets, Some(&active))
 }
 
 fn members(conn: &mut DbConn, draft_id: i64) -> QueryResult<Vec<i64>> {
@@ -649,9 +665,13 @@ pub fn comment_posted(conn: &mut DbConn, comment_id: i64) -> Result<usize, AppEr
                 .first(conn)
                 .optional()?;
             if let Some(parent_author) = parent_author.filter(|a| *a != c.author_id) {
-                let list = candidates(conn, SubscriptionKind::MyReplies, &[String::new()])?;
                 hits.push(Hits {
-                    candidates: of_accounts(conn, list, &[parent_author])?,
+                    candidates: of_accounts(
+                        conn,
+                        SubscriptionKind::MyReplies,
+                        &[String::new()],
+                        &[parent_author],
+                    )?,
                     event_kind: "reply",
                     payload: EventPayload {
                         subject: i18n.t_strs("notify-reply-subject", &names),
@@ -679,9 +699,13 @@ pub fn comment_posted(conn: &mut DbConn, comment_id: i64) -> Result<usize, AppEr
             });
         }
         let group = members(conn, c.draft_id)?;
-        let list = candidates(conn, SubscriptionKind::WgQueue, &[c.draft_id.to_string()])?;
         hits.push(Hits {
-            candidates: of_accounts(conn, list, &group)?,
+            candidates: of_accounts(
+                conn,
+                SubscriptionKind::WgQueue,
+                &[c.draft_id.to_string()],
+                &group,
+            )?,
             event_kind: "queue",
             payload: EventPayload {
                 subject: i18n.t_strs("notify-queue-subject", &names),
@@ -746,9 +770,13 @@ pub fn disposition(conn: &mut DbConn, comment_id: i64) -> Result<usize, AppError
             path: format!("/comments/{comment_id}"),
             ..draft_payload(&draft)
         };
-        let list = candidates(conn, SubscriptionKind::MyDispositions, &[String::new()])?;
         let hits = vec![Hits {
-            candidates: of_accounts(conn, list, &[c.author_id])?,
+            candidates: of_accounts(
+                conn,
+                SubscriptionKind::MyDispositions,
+                &[String::new()],
+                &[c.author_id],
+            )?,
             event_kind: "disposition",
             payload,
             rank: 0,
@@ -772,8 +800,13 @@ pub fn disposition(conn: &mut DbConn, comment_id: i64) -> Result<usize, AppError
 /// disposition through [`disposition`] (at the frequency they chose, with an unsubscribe
 /// link); everyone else gets triage's one direct answer email.
 pub fn follows_own_decisions(conn: &mut DbConn, user_id: i64) -> QueryResult<bool> {
-    let list = candidates(conn, SubscriptionKind::MyDispositions, &[String::new()])?;
-    Ok(!of_accounts(conn, list, &[user_id])?.is_empty())
+    Ok(!of_accounts(
+        conn,
+        SubscriptionKind::MyDispositions,
+        &[String::new()],
+        &[user_id],
+    )?
+    .is_empty())
 }
 
 /// A campaign (many near-identical comments) was detected on a draft: the working group's
@@ -795,9 +828,13 @@ pub fn campaign_detected(
             ..draft_payload(&draft)
         };
         let group = members(conn, draft_id)?;
-        let list = candidates(conn, SubscriptionKind::WgCampaigns, &[draft_id.to_string()])?;
         let hits = vec![Hits {
-            candidates: of_accounts(conn, list, &group)?,
+            candidates: of_accounts(
+                conn,
+                SubscriptionKind::WgCampaigns,
+                &[draft_id.to_string()],
+                &group,
+            )?,
             event_kind: "campaign",
             payload,
             rank: 0,
