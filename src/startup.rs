@@ -218,7 +218,9 @@ impl Application {
 /// requests nobody confirmed.
 async fn periodic_tasks(db: Db, site: Option<crate::email::SiteLinks>, campaigns: CampaignRule) {
     let mut interval = tokio::time::interval(Duration::from_secs(60));
-    let mut campaigns_seen = std::collections::HashMap::new();
+    // The newest comment checked per draft; only this task uses it (the mutex lets the
+    // blocking closure borrow it).
+    let campaigns_seen = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
     loop {
         interval.tick().await;
         if let Err(e) = db
@@ -236,30 +238,25 @@ async fn periodic_tasks(db: Db, site: Option<crate::email::SiteLinks>, campaigns
             Err(e) => tracing::warn!(error = %e, "closing ended rounds failed"),
         }
         notification_tasks(&db, site.as_ref()).await;
-        let seen = std::mem::take(&mut campaigns_seen);
+        let seen = campaigns_seen.clone();
         let now = crate::domain::time::now();
         match db
             .run(move |conn| {
-                let mut seen = seen;
-                let sent = crate::services::notifications::check_campaigns(
+                let mut seen = seen
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                crate::services::notifications::check_campaigns(
                     conn,
                     campaigns.threshold,
                     campaigns.min_size,
                     &mut seen,
                     now,
-                );
-                Ok::<_, crate::error::AppError>((sent, seen))
+                )
             })
             .await
         {
-            Ok((sent, seen)) => {
-                campaigns_seen = seen;
-                match sent {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(notices = n, "told working groups of new campaigns"),
-                    Err(e) => tracing::warn!(error = %e, "campaign detection failed"),
-                }
-            }
+            Ok(0) => {}
+            Ok(n) => tracing::info!(notices = n, "told working groups of new campaigns"),
             Err(e) => tracing::warn!(error = %e, "campaign detection failed"),
         }
     }
