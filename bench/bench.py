@@ -262,11 +262,19 @@ def bench_database(args, kind, binary, workdir):
                 path = f"/drafts/{draft}/provisions/{s['key']}"
                 fetch(base + path)
                 r = wrk(base + path, args.short_duration, 1, threads=1)
+                # The same page rendered for every request: a cookie that names no session
+                # keeps it out of the anonymous readers' page cache.
+                rendered = wrk(base + path, args.short_duration, 1, threads=1,
+                               env={"BENCH_COOKIE": "talqy_session=none"})
                 result["latency_by_size"].append({
                     "comments": s["comments"], "path": path, "p50_ms": r["p50_ms"],
-                    "p99_ms": r["p99_ms"], "rps": r["rps"]})
+                    "p99_ms": r["p99_ms"], "rps": r["rps"], "page_bytes": len(fetch(base + path)),
+                    "rendered_p50_ms": rendered["p50_ms"],
+                    "rendered_p99_ms": rendered["p99_ms"]})
             small, large = result["latency_by_size"][0], result["latency_by_size"][-1]
             result["latency_growth_10k_over_100"] = round(large["p50_ms"] / small["p50_ms"], 2)
+            result["rendered_growth_10k_over_100"] = round(
+                large["rendered_p50_ms"] / small["rendered_p50_ms"], 2)
 
             log(f"{kind}: durable posts at {args.post_connections} connections")
             sessions = [Session(base, f"p{n:05d}@bench.talqy.example")
@@ -338,8 +346,15 @@ def table(results):
         row(f"provision with {n} comments: p50 / p99 ms (1 conn)", *[
             f"{r['latency_by_size'][i]['p50_ms']} / {r['latency_by_size'][i]['p99_ms']}"
             for r in results])
+    for i in range(len(results[0]["latency_by_size"])):
+        n = results[0]["latency_by_size"][i]["comments"]
+        row(f"provision with {n} comments, rendered each time (no page cache): p50 / p99 ms", *[
+            f"{r['latency_by_size'][i]['rendered_p50_ms']} / {r['latency_by_size'][i]['rendered_p99_ms']}"
+            for r in results])
     row("p50 growth, largest / 100 comments", *[f"{r['latency_growth_10k_over_100']}x"
                                                  for r in results])
+    row("p50 growth when rendered each time", *[f"{r['rendered_growth_10k_over_100']}x"
+                                                for r in results])
     row("durable posts: comments/s, p99 ms", *[
         f"{r['posts']['comments_per_s']}, {r['posts']['p99_ms']}" for r in results])
     row("triage queue (provision + status): req/s, p99 ms", *[

@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
-const SETTINGS: [&str; 29] = [
+const SETTINGS: [&str; 31] = [
     "database_url",
     "bind",
     "base_url",
@@ -45,6 +45,8 @@ const SETTINGS: [&str; 29] = [
     "comments_per_hour_per_account",
     "comments_per_hour_per_ip",
     "moderation_auto_hide_reports",
+    "page_cache_seconds",
+    "page_cache_mb",
 ];
 
 /// A value that must never reach a log: its `Debug` prints `***` (or `""` when empty, so an
@@ -125,6 +127,12 @@ pub struct Settings {
     /// Reports from distinct verified participants that hide a comment until a moderator
     /// reviews it (1–1000).
     pub moderation_auto_hide_reports: i64,
+    /// How long a page rendered for anonymous readers is served from memory (0–300; 0 turns
+    /// the cache off). Changes made through this instance show at once; changes made by
+    /// another instance or the command line show within this time.
+    pub page_cache_seconds: u64,
+    /// Memory given to that cache, in MiB (1–4096).
+    pub page_cache_mb: usize,
 }
 
 impl Default for Settings {
@@ -159,6 +167,8 @@ impl Default for Settings {
             comments_per_hour_per_account: 30,
             comments_per_hour_per_ip: 300,
             moderation_auto_hide_reports: 3,
+            page_cache_seconds: 10,
+            page_cache_mb: 32,
         }
     }
 }
@@ -194,6 +204,9 @@ pub struct Config {
     pub comments_per_hour_per_ip: i32,
     /// See [`Settings::moderation_auto_hide_reports`].
     pub moderation_auto_hide_reports: i64,
+    /// See [`Settings::page_cache_seconds`]; zero means off.
+    pub page_cache_ttl: std::time::Duration,
+    pub page_cache_bytes: usize,
 }
 
 /// How email leaves the process.
@@ -453,6 +466,18 @@ impl Settings {
                 "must be between 1 and 1000000",
             ));
         }
+        if self.page_cache_seconds > 300 {
+            return Err(ConfigError::new(
+                "page_cache_seconds",
+                "must be between 0 and 300",
+            ));
+        }
+        if !(1..=4096).contains(&self.page_cache_mb) {
+            return Err(ConfigError::new(
+                "page_cache_mb",
+                "must be between 1 and 4096",
+            ));
+        }
         Ok(Config {
             database,
             bind,
@@ -474,6 +499,8 @@ impl Settings {
             comments_per_hour_per_account: self.comments_per_hour_per_account,
             comments_per_hour_per_ip: self.comments_per_hour_per_ip,
             moderation_auto_hide_reports: self.moderation_auto_hide_reports,
+            page_cache_ttl: std::time::Duration::from_secs(self.page_cache_seconds),
+            page_cache_bytes: self.page_cache_mb * 1024 * 1024,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod markdown;
+pub mod page_cache;
 pub mod rate_limit;
 pub mod routes;
 pub mod services;

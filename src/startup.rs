@@ -19,13 +19,19 @@ use crate::auth::session_store::DbSessionStore;
 use crate::config::Config;
 use crate::db::Db;
 use crate::email::Mailer;
+use crate::page_cache::{PageCache, PageCacheLayer};
 use crate::{jobs, routes};
 
 /// Shared by every handler.
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    /// Pages rendered for anonymous readers.
+    pub pages: Arc<PageCache>,
 }
+
+/// The session cookie; a request without it is anonymous.
+pub const SESSION_COOKIE: &str = "talqy_session";
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; \
@@ -38,6 +44,7 @@ pub struct Application {
     mailer: Mailer,
     worker: bool,
     campaigns: CampaignRule,
+    pages: Arc<PageCache>,
 }
 
 /// How long a stopping server waits for the job worker to finish the job in hand.
@@ -78,9 +85,14 @@ impl Application {
             threshold: config.campaign_threshold,
             min_size: config.campaign_min_size,
         };
+        let pages = Arc::new(PageCache::new(
+            config.page_cache_ttl,
+            config.page_cache_bytes,
+        ));
         let state = web::Data::new(AppState {
             db: db.clone(),
             config: Arc::new(config),
+            pages: pages.clone(),
         });
         let secure = state.config.base_url.scheme() == "https";
         let key = Key::derive_from(state.config.secret_key.bytes());
@@ -88,9 +100,10 @@ impl Application {
         let store = DbSessionStore::new(db.clone());
         let max_body = state.config.max_body_bytes;
         let client_timeout = state.config.client_timeout;
+        let cache = pages.clone();
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(store.clone(), key.clone())
-                .cookie_name("talqy_session".into())
+                .cookie_name(SESSION_COOKIE.into())
                 .cookie_secure(secure)
                 .cookie_http_only(true)
                 .cookie_same_site(SameSite::Lax)
@@ -102,6 +115,8 @@ impl Application {
                 .build();
             App::new()
                 .wrap(sessions)
+                // Outside the sessions: a page served from memory costs no session lookup.
+                .wrap(PageCacheLayer::new(cache.clone(), SESSION_COOKIE))
                 .wrap(ErrorHandlers::new().default_handler(routes::errors::render_error_page))
                 .wrap(
                     DefaultHeaders::new()
@@ -156,6 +171,7 @@ impl Application {
             mailer,
             worker: true,
             campaigns,
+            pages,
         })
     }
 
@@ -178,12 +194,18 @@ impl Application {
         &self.db
     }
 
+    /// The anonymous readers' page cache (tests empty it after changing data directly).
+    pub fn pages(&self) -> Arc<PageCache> {
+        self.pages.clone()
+    }
+
     /// Serves until SIGINT or SIGTERM (actix-web drains open requests before returning),
     /// running the periodic tasks and the job worker alongside. On the way out the worker
     /// finishes the job in hand (up to 5 s; a job cut short runs again once its lease ends).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let ticker = tokio::spawn(periodic_tasks(
             self.db.clone(),
+            self.pages.clone(),
             self.mailer.site().cloned(),
             self.campaigns,
         ));
@@ -216,7 +238,12 @@ impl Application {
 /// Work that runs every minute: closing consultation rounds that have ended, removing
 /// expired sessions, round notices and email digests that are due, forgetting subscription
 /// requests nobody confirmed.
-async fn periodic_tasks(db: Db, site: Option<crate::email::SiteLinks>, campaigns: CampaignRule) {
+async fn periodic_tasks(
+    db: Db,
+    pages: Arc<PageCache>,
+    site: Option<crate::email::SiteLinks>,
+    campaigns: CampaignRule,
+) {
     let mut interval = tokio::time::interval(Duration::from_secs(60));
     // The newest comment checked per draft; only this task uses it (the mutex lets the
     // blocking closure borrow it).
@@ -234,7 +261,10 @@ async fn periodic_tasks(db: Db, site: Option<crate::email::SiteLinks>, campaigns
         }
         match db.run(crate::services::drafts::close_expired_rounds).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(closed = n, "closed consultation rounds that ended"),
+            Ok(n) => {
+                pages.invalidate();
+                tracing::info!(closed = n, "closed consultation rounds that ended")
+            }
             Err(e) => tracing::warn!(error = %e, "closing ended rounds failed"),
         }
         notification_tasks(&db, site.as_ref()).await;

@@ -88,6 +88,7 @@ fn browser(app: &TestApp, user_agent: &str) -> TestApp {
             .unwrap(),
         _database: TestDatabase::Borrowed,
         mailer: app.mailer.clone(),
+        pages: app.pages.clone(),
     }
 }
 

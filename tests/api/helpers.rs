@@ -114,6 +114,10 @@ pub struct TestApp {
     /// A memory mailer unless the test configured another transport. The app runs no
     /// background worker: tests run jobs with [`TestApp::run_pending_jobs`].
     pub mailer: Mailer,
+    /// The app's page cache for anonymous readers: emptied whenever the test reaches into
+    /// the database itself (through [`TestApp::conn`]), as another instance's change would
+    /// be once its time to live has passed.
+    pub pages: std::sync::Arc<talqy::page_cache::PageCache>,
     // Dropped last: the server and pool go first.
     pub _database: TestDatabase,
 }
@@ -149,6 +153,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         .expect("build app")
         .with_worker(false);
     let address = format!("http://127.0.0.1:{}", app.port());
+    let pages = app.pages();
     tokio::spawn(app.run_until_stopped());
     let client = test_client();
     TestApp {
@@ -156,12 +161,16 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         db,
         client,
         mailer,
+        pages,
         _database: database,
     }
 }
 
 impl TestApp {
+    /// A connection for reaching into the database directly. Taking one empties the page
+    /// cache, since the test may be changing what readers see.
     pub fn conn(&self) -> PooledConn {
+        self.pages.invalidate();
         self.db.conn().expect("test connection")
     }
 
@@ -323,6 +332,7 @@ impl TestApp {
             client: test_client(),
             _database: TestDatabase::Borrowed,
             mailer: self.mailer.clone(),
+            pages: self.pages.clone(),
         }
     }
 

@@ -19,6 +19,7 @@ mod logs;
 mod moderation;
 mod notifications;
 mod organizations;
+mod page_cache;
 mod pages;
 mod report;
 mod revisions;
