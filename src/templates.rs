@@ -450,6 +450,9 @@ impl DispositionView {
 pub struct ThreadView {
     pub root: CommentItem,
     pub replies: Vec<CommentItem>,
+    /// "Show the whole thread (N more replies)" and the thread's address, when replies were
+    /// left out.
+    pub more: Option<(String, String)>,
 }
 
 /// The comment form, or why there is none.

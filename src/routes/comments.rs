@@ -152,6 +152,12 @@ fn thread_views(i18n: &I18n, threads: &[Thread], ctx: &ItemCtx) -> Vec<ThreadVie
                 names.insert(c.row.id, public_author(i18n, c));
             }
             ThreadView {
+                more: (t.more_replies > 0).then(|| {
+                    (
+                        i18n.tn("thread-more-replies", "count", t.more_replies as i64),
+                        format!("/comments/{}", t.root.row.id),
+                    )
+                }),
                 root: item(i18n, &t.root, ctx, &names),
                 replies: t
                     .replies

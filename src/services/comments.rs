@@ -746,7 +746,14 @@ pub struct Thread {
     pub root: CommentView,
     /// The replies in thread order (by path), each with its depth.
     pub replies: Vec<CommentView>,
+    /// Replies the viewer could see that this page leaves to the thread's own page.
+    pub more_replies: usize,
 }
+
+/// Replies shown under each thread on a provision's page; the rest are on the thread's own
+/// page. A popular early thread can gather hundreds of replies, and the page of a provision
+/// must cost the same whatever its threads have grown to.
+pub const REPLIES_SHOWN: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sort {
@@ -786,9 +793,13 @@ pub struct ThreadFilter {
 /// Whether a comment appears in threads for this viewer: pending comments only to their
 /// author and the moderators, rejected ones only to their author.
 pub fn visible_to(row: &CommentRow, viewer: Option<i64>, moderator: bool) -> bool {
-    match row.status.as_str() {
-        PENDING => moderator || viewer == Some(row.author_id),
-        REJECTED => viewer == Some(row.author_id),
+    visible(&row.status, row.author_id, viewer, moderator)
+}
+
+fn visible(status: &str, author_id: i64, viewer: Option<i64>, moderator: bool) -> bool {
+    match status {
+        PENDING => moderator || viewer == Some(author_id),
+        REJECTED => viewer == Some(author_id),
         _ => true,
     }
 }
@@ -911,9 +922,37 @@ pub fn threads(
         .limit(per_page)
         .offset((page - 1) * per_page)
         .load(conn)?;
-    // One ordered range scan per thread over (root_id, path).
-    let rows: Vec<Decorated> = decorated_query!()
+    // The replies' places first (an index range over (root_id, path) per thread, four
+    // narrow columns), then the whole rows of the first `REPLIES_SHOWN` the viewer may see.
+    let places: Vec<(i64, Option<i64>, String, i64)> = comments::table
         .filter(comments::root_id.eq_any(&root_ids))
+        .filter(comments::depth.gt(0))
+        .order((comments::root_id.asc(), comments::path.asc()))
+        .select((
+            comments::id,
+            comments::root_id,
+            comments::status,
+            comments::author_id,
+        ))
+        .load(conn)?;
+    let mut shown: Vec<i64> = root_ids.clone();
+    let mut more: HashMap<i64, usize> = HashMap::new();
+    let mut taken: HashMap<i64, usize> = HashMap::new();
+    for (id, root, status, author) in places {
+        if !visible(&status, author, viewer, filter.moderator) {
+            continue;
+        }
+        let root = root.unwrap_or(id);
+        let n = taken.entry(root).or_default();
+        if *n < REPLIES_SHOWN {
+            *n += 1;
+            shown.push(id);
+        } else {
+            *more.entry(root).or_default() += 1;
+        }
+    }
+    let rows: Vec<Decorated> = decorated_query!()
+        .filter(comments::id.eq_any(&shown))
         .order(comments::path.asc())
         .load(conn)?;
     let rows = rows
@@ -933,7 +972,11 @@ pub fn threads(
         .filter_map(|id| {
             let mut all = by_root.remove(id)?;
             let root = all.remove(0);
-            Some(Thread { root, replies: all })
+            Some(Thread {
+                root,
+                replies: all,
+                more_replies: more.get(id).copied().unwrap_or(0),
+            })
         })
         .collect();
     Ok(Page {
@@ -972,6 +1015,7 @@ pub fn thread_of(
     Ok(Thread {
         root,
         replies: views,
+        more_replies: 0,
     })
 }
 

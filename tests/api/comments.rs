@@ -799,3 +799,40 @@ async fn a_comment_on_a_provision_that_does_not_exist_is_refused() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+#[tokio::test]
+async fn a_long_thread_shows_its_first_replies_and_links_to_the_whole_thread() {
+    let app = spawn_app().await;
+    let draft = app.published_draft("Law", "law", "Ministry", THREE_CHAPTERS, 10);
+    let alice = participant(&app, "alice@example.org", "Alice").await;
+    let bob = participant(&app, "bob@example.org", "Bob").await;
+    let root = comment(&alice, draft, "ch1.art1", "Opening a long thread").await;
+    let mut replies = Vec::new();
+    for n in 0..12 {
+        let who = if n % 2 == 0 { &bob } else { &alice };
+        replies.push(reply(who, root, &format!("Reply number {n}")).await);
+    }
+    let other = comment(&bob, draft, "ch1.art1", "A short thread").await;
+
+    let (_, doc) = app
+        .get_html(&format!("/drafts/{draft}/provisions/ch1.art1"))
+        .await;
+    let mut expected = vec![root];
+    expected.extend(&replies[..10]);
+    expected.push(other);
+    assert_eq!(comment_ids_in_order(&doc), expected);
+    assert_eq!(
+        texts(&doc, ".more-replies a"),
+        vec!["Show the whole thread (2 more replies)"]
+    );
+    assert_eq!(
+        attrs(&doc, ".more-replies a", "href"),
+        vec![format!("/comments/{root}")]
+    );
+    // The thread's own page has every reply.
+    let (_, doc) = app.get_html(&format!("/comments/{root}")).await;
+    let mut whole = vec![root];
+    whole.extend(&replies);
+    assert_eq!(comment_ids_in_order(&doc), whole);
+    assert!(texts(&doc, ".more-replies a").is_empty());
+}

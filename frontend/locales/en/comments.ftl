@@ -65,6 +65,10 @@ comment-endorsements = { $count ->
 }
 comment-reply = Reply
 comment-reply-to = In reply to { $name }
+thread-more-replies = { $count ->
+    [one] Show the whole thread (1 more reply)
+   *[other] Show the whole thread ({ $count } more replies)
+}
 comment-edit = Edit
 comment-withdraw = Withdraw
 comment-withdraw-done = Your comment was withdrawn. The thread keeps a placeholder.
