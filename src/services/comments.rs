@@ -750,10 +750,12 @@ pub struct Thread {
     pub more_replies: usize,
 }
 
-/// Replies shown under each thread on a provision's page; the rest are on the thread's own
-/// page. A popular early thread can gather hundreds of replies, and the page of a provision
-/// must cost the same whatever its threads have grown to.
-pub const REPLIES_SHOWN: usize = 10;
+/// Replies shown under one thread on a provision's page, and under all the page's threads
+/// together (threads further down the page show fewer, or only the link); the rest are on
+/// each thread's own page. A popular early thread can gather hundreds of replies, and the
+/// page of a provision must cost about the same whatever its threads have grown to.
+pub const REPLIES_SHOWN: usize = 5;
+pub const REPLIES_PER_PAGE: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sort {
@@ -923,7 +925,8 @@ pub fn threads(
         .offset((page - 1) * per_page)
         .load(conn)?;
     // The replies' places first (an index range over (root_id, path) per thread, four
-    // narrow columns), then the whole rows of the first `REPLIES_SHOWN` the viewer may see.
+    // narrow columns), then the whole rows of those shown: the first `REPLIES_SHOWN` the
+    // viewer may see in each thread, in page order, until `REPLIES_PER_PAGE` are taken.
     let places: Vec<(i64, Option<i64>, String, i64)> = comments::table
         .filter(comments::root_id.eq_any(&root_ids))
         .filter(comments::depth.gt(0))
@@ -935,20 +938,22 @@ pub fn threads(
             comments::author_id,
         ))
         .load(conn)?;
+    let mut by_thread: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (id, root, status, author) in places {
+        if visible(&status, author, viewer, filter.moderator) {
+            by_thread.entry(root.unwrap_or(id)).or_default().push(id);
+        }
+    }
     let mut shown: Vec<i64> = root_ids.clone();
     let mut more: HashMap<i64, usize> = HashMap::new();
-    let mut taken: HashMap<i64, usize> = HashMap::new();
-    for (id, root, status, author) in places {
-        if !visible(&status, author, viewer, filter.moderator) {
-            continue;
-        }
-        let root = root.unwrap_or(id);
-        let n = taken.entry(root).or_default();
-        if *n < REPLIES_SHOWN {
-            *n += 1;
-            shown.push(id);
-        } else {
-            *more.entry(root).or_default() += 1;
+    let mut budget = REPLIES_PER_PAGE;
+    for root in &root_ids {
+        let replies = by_thread.remove(root).unwrap_or_default();
+        let n = replies.len().min(REPLIES_SHOWN).min(budget);
+        budget -= n;
+        shown.extend(&replies[..n]);
+        if replies.len() > n {
+            more.insert(*root, replies.len() - n);
         }
     }
     let rows: Vec<Decorated> = decorated_query!()

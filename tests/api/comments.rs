@@ -818,12 +818,12 @@ async fn a_long_thread_shows_its_first_replies_and_links_to_the_whole_thread() {
         .get_html(&format!("/drafts/{draft}/provisions/ch1.art1"))
         .await;
     let mut expected = vec![root];
-    expected.extend(&replies[..10]);
+    expected.extend(&replies[..5]);
     expected.push(other);
     assert_eq!(comment_ids_in_order(&doc), expected);
     assert_eq!(
         texts(&doc, ".more-replies a"),
-        vec!["Show the whole thread (2 more replies)"]
+        vec!["Show the whole thread (7 more replies)"]
     );
     assert_eq!(
         attrs(&doc, ".more-replies a", "href"),
@@ -835,4 +835,53 @@ async fn a_long_thread_shows_its_first_replies_and_links_to_the_whole_thread() {
     whole.extend(&replies);
     assert_eq!(comment_ids_in_order(&doc), whole);
     assert!(texts(&doc, ".more-replies a").is_empty());
+}
+
+#[tokio::test]
+async fn a_page_shows_at_most_fifty_replies_and_links_the_threads_past_that() {
+    let app = spawn_app().await;
+    let draft = app.published_draft("Law", "law", "Ministry", THREE_CHAPTERS, 10);
+    let alice = app.create_user("alice@example.org", "Alice", PW, true, false);
+    let alice_row = talqy::services::accounts::find(&mut app.conn(), alice)
+        .unwrap()
+        .unwrap();
+    let target = talqy::services::comments::Target {
+        draft_id: draft,
+        provision_key: Some("ch1.art1".into()),
+    };
+    let post = |parent: Option<i64>, key: String| {
+        let input = talqy::services::comments::CommentInput {
+            stance: "support".into(),
+            body: format!("Text {key}"),
+            idempotency_key: key,
+            ..Default::default()
+        };
+        talqy::services::comments::post(&mut app.conn(), &alice_row, &target, parent, &input)
+            .unwrap()
+            .id
+    };
+    // Twelve threads of five replies each: sixty replies in all.
+    let mut roots = Vec::new();
+    for t in 0..12 {
+        let root = post(None, format!("t{t}"));
+        for r in 0..5 {
+            post(Some(root), format!("t{t}r{r}"));
+        }
+        roots.push(root);
+    }
+    let (_, doc) = app
+        .get_html(&format!("/drafts/{draft}/provisions/ch1.art1"))
+        .await;
+    assert_eq!(comment_ids_in_order(&doc).len(), 12 + 50);
+    assert_eq!(
+        texts(&doc, ".more-replies a"),
+        vec!["Show the whole thread (5 more replies)"; 2]
+    );
+    assert_eq!(
+        attrs(&doc, ".more-replies a", "href"),
+        vec![
+            format!("/comments/{}", roots[10]),
+            format!("/comments/{}", roots[11])
+        ]
+    );
 }
