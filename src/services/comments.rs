@@ -895,21 +895,20 @@ pub fn threads(
         if filter.organizations_only {
             q = q.filter(comments::organization_id.is_not_null());
         }
-        let author = viewer.unwrap_or(0);
-        q = if filter.moderator {
-            q.filter(
+        // Anonymous readers (most of them) get a condition the index answers alone.
+        let public = [PUBLISHED, WITHDRAWN, HIDDEN];
+        match (filter.moderator, viewer) {
+            (true, Some(a)) => {
+                q.filter(comments::status.ne(REJECTED).or(comments::author_id.eq(a)))
+            }
+            (true, None) => q.filter(comments::status.ne(REJECTED)),
+            (false, Some(a)) => q.filter(
                 comments::status
-                    .ne(REJECTED)
-                    .or(comments::author_id.eq(author)),
-            )
-        } else {
-            q.filter(
-                comments::status
-                    .eq_any([PUBLISHED, WITHDRAWN, HIDDEN])
-                    .or(comments::author_id.eq(author)),
-            )
-        };
-        q
+                    .eq_any(public)
+                    .or(comments::author_id.eq(a)),
+            ),
+            (false, None) => q.filter(comments::status.eq_any(public)),
+        }
     };
     let total: i64 = roots().count().get_result(conn)?;
     let ordered = match sort {
@@ -924,12 +923,11 @@ pub fn threads(
         .limit(per_page)
         .offset((page - 1) * per_page)
         .load(conn)?;
-    // The replies' places first (an index range over (root_id, path) per thread, four
-    // narrow columns), then the whole rows of those shown: the first `REPLIES_SHOWN` the
+    // The replies' places first (a range of `comments_thread_idx` per thread, which holds
+    // all four columns), then the whole rows of those shown: the first `REPLIES_SHOWN` the
     // viewer may see in each thread, in page order, until `REPLIES_PER_PAGE` are taken.
     let places: Vec<(i64, Option<i64>, String, i64)> = comments::table
         .filter(comments::root_id.eq_any(&root_ids))
-        .filter(comments::depth.gt(0))
         .order((comments::root_id.asc(), comments::path.asc()))
         .select((
             comments::id,
@@ -940,8 +938,9 @@ pub fn threads(
         .load(conn)?;
     let mut by_thread: HashMap<i64, Vec<i64>> = HashMap::new();
     for (id, root, status, author) in places {
-        if visible(&status, author, viewer, filter.moderator) {
-            by_thread.entry(root.unwrap_or(id)).or_default().push(id);
+        let root = root.unwrap_or(id);
+        if id != root && visible(&status, author, viewer, filter.moderator) {
+            by_thread.entry(root).or_default().push(id);
         }
     }
     let mut shown: Vec<i64> = root_ids.clone();
