@@ -670,6 +670,14 @@ pub fn seed(conn: &mut DbConn, opts: &SeedOptions) -> Result<Seeded, AppError> {
             password: PASSWORD.into(),
         })
     })?;
+    // A bulk load leaves the planner without statistics (and PostgreSQL without the
+    // visibility map its index-only scans need) until autovacuum gets round to it; measure
+    // the database as it will be a minute later.
+    let refresh = match conn {
+        DbConn::Postgres(_) => "VACUUM ANALYZE",
+        DbConn::Sqlite(_) => "ANALYZE",
+    };
+    diesel::sql_query(refresh).execute(conn)?;
     Ok(seeded)
 }
 
