@@ -25,6 +25,8 @@ use crate::{jobs, routes};
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    /// The group-commit writer of comments and replies.
+    pub posting: crate::services::posting::Poster,
 }
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -81,6 +83,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             config: Arc::new(config),
+            posting: crate::services::posting::Poster::new(db.clone()),
         });
         let secure = state.config.base_url.scheme() == "https";
         let key = Key::derive_from(state.config.secret_key.bytes());

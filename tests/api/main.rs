@@ -20,6 +20,7 @@ mod moderation;
 mod notifications;
 mod organizations;
 mod pages;
+mod posting;
 mod report;
 mod revisions;
 mod schema;
