@@ -359,6 +359,9 @@ fn provision_text(conn: &mut DbConn, version_id: i64, key: &str) -> Result<Strin
 /// fields, the author's standing, links from new accounts, and the flood of copies.
 pub struct Prepared {
     valid: ValidComment,
+    /// The body rendered once here, so the writer (one per process on SQLite) spends no
+    /// time on it.
+    body_html: String,
 }
 
 /// The checks of a post that only read: they run before the write transaction (and outside
@@ -384,7 +387,8 @@ pub fn prepare(
         &valid.idempotency_key,
         time::now(),
     )?;
-    Ok(Prepared { valid })
+    let body_html = crate::markdown::to_safe_html(valid.body.as_str());
+    Ok(Prepared { valid, body_html })
 }
 
 /// A post written inside its transaction, waiting for its record-chain entry.
@@ -411,20 +415,9 @@ pub fn write(
     prepared: &Prepared,
 ) -> Result<Written, AppError> {
     let valid = &prepared.valid;
-    write_transaction(conn, |conn| {
-        if let Some((id, tracking_number, content_hash)) =
-            existing(conn, author.id, &valid.idempotency_key)?
-        {
-            return Ok(Written {
-                posted: Posted {
-                    id,
-                    tracking_number,
-                    content_hash,
-                    repeated: true,
-                },
-                chain: None,
-                counts_for: None,
-            });
+    let result = write_transaction(conn, |conn| {
+        if let Some(first) = repeated(conn, author.id, &valid.idempotency_key)? {
+            return Ok(first);
         }
         let now = time::now();
         let facts = reads.draft(conn, target.draft_id)?;
@@ -528,7 +521,7 @@ pub fn write(
                 comments::respondent_type.eq(&author.respondent_type),
                 comments::stance.eq(valid.stance.as_str()),
                 comments::body.eq(valid.body.as_str()),
-                comments::body_html.eq(crate::markdown::to_safe_html(valid.body.as_str())),
+                comments::body_html.eq(&prepared.body_html),
                 comments::proposed_wording.eq(&valid.proposed_wording),
                 comments::quote.eq(&valid.quote),
                 comments::status.eq(if pending { PENDING } else { PUBLISHED }),
@@ -592,7 +585,33 @@ pub fn write(
             // A pending reply counts (and is announced) once it is approved.
             counts_for: parent_ref.filter(|_| !pending),
         })
-    })
+    });
+    match result {
+        // The same form submitted twice at the same moment, written by two transactions:
+        // on PostgreSQL the second insert waits for the first transaction, then fails on
+        // the idempotency index. Its savepoint is undone; it answers the first's receipt.
+        Err(AppError::Internal(e)) => match repeated(conn, author.id, &valid.idempotency_key)? {
+            Some(first) => Ok(first),
+            None => Err(AppError::Internal(e)),
+        },
+        other => other,
+    }
+}
+
+/// The receipt of an earlier submission with the same idempotency key, if any.
+fn repeated(conn: &mut DbConn, author_id: i64, key: &str) -> QueryResult<Option<Written>> {
+    Ok(
+        existing(conn, author_id, key)?.map(|(id, tracking_number, content_hash)| Written {
+            posted: Posted {
+                id,
+                tracking_number,
+                content_hash,
+                repeated: true,
+            },
+            chain: None,
+            counts_for: None,
+        }),
+    )
 }
 
 /// Adds the replies written in one transaction to their parents' counts, one update per
