@@ -64,29 +64,48 @@ struct Job {
     reply: oneshot::Sender<Result<Posted, AppError>>,
 }
 
-/// The handle the handlers post through; the writer thread ends when it is dropped.
+/// The handle the handlers post through. Dropping it ends the writers and waits for them.
 pub struct Poster {
-    queue: mpsc::Sender<Job>,
+    queue: Option<mpsc::Sender<Job>>,
+    writers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Poster {
+    /// The writers hold the pool: they let go of it before the application is gone, rather
+    /// than close database connections behind a process that is exiting.
+    fn drop(&mut self) {
+        self.queue.take();
+        for w in self.writers.drain(..) {
+            let _ = w.join();
+        }
+    }
 }
 
 impl Poster {
     pub fn new(db: Db) -> Poster {
         let (queue, waiting) = mpsc::channel();
         let waiting = Arc::new(Mutex::new(waiting));
-        for n in 0..writers(db.backend()) {
-            let (db, waiting) = (db.clone(), waiting.clone());
-            std::thread::Builder::new()
-                .name(format!("talqy-posting-{n}"))
-                .spawn(move || writer(db, waiting))
-                .expect("the posting writer thread starts");
+        let writers = (0..writers(db.backend()))
+            .map(|n| {
+                let (db, waiting) = (db.clone(), waiting.clone());
+                std::thread::Builder::new()
+                    .name(format!("talqy-posting-{n}"))
+                    .spawn(move || writer(db, waiting))
+                    .expect("the posting writer thread starts")
+            })
+            .collect();
+        Poster {
+            queue: Some(queue),
+            writers,
         }
-        Poster { queue }
     }
 
     /// Writes the post with whatever else is waiting, and answers once it is committed.
     pub async fn submit(&self, request: PostRequest) -> Result<Posted, AppError> {
         let (reply, answer) = oneshot::channel();
         self.queue
+            .as_ref()
+            .ok_or_else(|| AppError::Internal("the posting writer has stopped".into()))?
             .send(Job { request, reply })
             .map_err(|_| AppError::Internal("the posting writer has stopped".into()))?;
         answer

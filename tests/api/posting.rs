@@ -250,3 +250,39 @@ async fn concurrent_posts_each_get_their_own_answer_and_every_receipt_is_on_reco
         .unwrap();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_submitted_many_times_at_once_is_one_comment_with_one_receipt() {
+    let app = spawn_app_with(|c| c.comments_per_hour_per_account = 100).await;
+    let draft = app.published_draft("Law", "law", "Ministry", THREE_CHAPTERS, 10);
+    let p = participant(&app, "clicker@example.org", "Clicker").await;
+    let browser = Browser {
+        client: p.client.clone(),
+        address: p.address.clone(),
+        csrf: p.csrf().await,
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        tasks.spawn(submit(
+            browser.clone(),
+            "same".into(),
+            format!("/drafts/{draft}/provisions/ch1.art1/comments"),
+            fields(&[
+                ("stance", "object"),
+                ("body", "Clicked again and again."),
+                ("idempotency_key", "one-form"),
+            ]),
+        ));
+    }
+    let answers = tasks.join_all().await;
+    for a in &answers {
+        assert_eq!(a.status, 303, "{a:?}");
+        assert_eq!(a.location, answers[0].location);
+        assert_eq!(a.hash, answers[0].hash);
+    }
+    let n: i64 = comments::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(n, 1);
+}
