@@ -60,3 +60,22 @@ pub fn hit(conn: &mut DbConn, limit: Limit, who: &str) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// Counts `n` hits against `limit` for `who` in one statement (the posts of one group commit)
+/// and tells, for each hit in order, whether it was refused: `Some(retry_after_secs)` for a
+/// hit past the window's allowance, exactly as `n` calls of [`hit`] would.
+pub fn hits(
+    conn: &mut DbConn,
+    limit: Limit,
+    who: &str,
+    n: usize,
+) -> diesel::QueryResult<Vec<Option<i64>>> {
+    let now = time::now();
+    let bucket = format!("{}:{}", limit.name, who.to_lowercase());
+    let n32 = i32::try_from(n).unwrap_or(i32::MAX);
+    let (total, window_start) = dialect::count_hits(conn, &bucket, now, now - limit.window, n32)?;
+    let retry = (window_start + limit.window - now).num_seconds().max(1);
+    Ok((0..n32)
+        .map(|k| (total - n32 + 1 + k > limit.max).then_some(retry))
+        .collect())
+}

@@ -28,6 +28,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Pages rendered for anonymous readers.
     pub pages: Arc<PageCache>,
+    /// The group-commit writer of comments and replies.
+    pub posting: crate::services::posting::Poster,
 }
 
 /// The session cookie; a request without it is anonymous.
@@ -93,6 +95,7 @@ impl Application {
             db: db.clone(),
             config: Arc::new(config),
             pages: pages.clone(),
+            posting: crate::services::posting::Poster::new(db.clone()),
         });
         let secure = state.config.base_url.scheme() == "https";
         let key = Key::derive_from(state.config.secret_key.bytes());

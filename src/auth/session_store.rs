@@ -190,7 +190,20 @@ impl SessionStore for DbSessionStore {
             .db
             .run(move |conn| {
                 let now = time::now();
-                // At most one write a minute per session: reading pages stays cheap.
+                // At most one write a minute per session: reading pages stays cheap. Read
+                // first: on SQLite even an UPDATE that changes no row takes the write lock,
+                // and would queue behind (and hold up) the posts being committed.
+                let due = sessions::table
+                    .filter(sessions::key_hash.eq(&hash))
+                    .filter(sessions::expires_at.gt(now))
+                    .filter(sessions::last_seen_at.lt(now - Duration::seconds(60)))
+                    .select(sessions::id)
+                    .first::<i64>(conn)
+                    .optional()
+                    .map_err(DbError::from)?;
+                if due.is_none() {
+                    return Ok(0);
+                }
                 diesel::update(
                     sessions::table
                         .filter(sessions::key_hash.eq(hash))

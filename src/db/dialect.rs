@@ -167,6 +167,23 @@ pub fn insert_provisions(
     }
 }
 
+/// Multi-row insert of record-chain entries (see [`insert_provisions`] for why on the
+/// concrete connection).
+pub fn insert_chain_entries(
+    conn: &mut DbConn,
+    rows: &[crate::services::chain::NewEntry<'_>],
+) -> QueryResult<usize> {
+    use super::schema::record_chain;
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(record_chain::table)
+            .values(rows)
+            .execute(c),
+        DbConn::Postgres(c) => diesel::insert_into(record_chain::table)
+            .values(rows)
+            .execute(c),
+    }
+}
+
 /// Leases the next due job of the queue to `worker_id` until `locked_until`, or returns
 /// `None` when nothing is due. A job is due when it is neither done nor parked, its `run_at`
 /// has come, and it is not leased (or its lease ran out: its worker died).
@@ -253,33 +270,33 @@ pub fn count_hit(
     now: chrono::NaiveDateTime,
     window_floor: chrono::NaiveDateTime,
 ) -> QueryResult<(i32, chrono::NaiveDateTime)> {
-    use diesel::sql_types::{Text as T, Timestamp as Ts};
-    const UPSERT: &str = "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ({1}, {2}, 1) \
+    count_hits(conn, bucket, now, window_floor, 1)
+}
+
+/// Adds `n` hits at once (the posts of one group commit from the same account or address);
+/// returns the hits in the window after them and its start.
+pub fn count_hits(
+    conn: &mut DbConn,
+    bucket: &str,
+    now: chrono::NaiveDateTime,
+    window_floor: chrono::NaiveDateTime,
+    n: i32,
+) -> QueryResult<(i32, chrono::NaiveDateTime)> {
+    use diesel::sql_types::{Integer, Text as T, Timestamp as Ts};
+    const UPSERT: &str = "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ({1}, {2}, {4}) \
          ON CONFLICT (bucket) DO UPDATE SET \
-         hits = CASE WHEN rate_limits.window_start <= {3} THEN 1 ELSE rate_limits.hits + 1 END, \
+         hits = CASE WHEN rate_limits.window_start <= {3} THEN {4} ELSE rate_limits.hits + {4} END, \
          window_start = CASE WHEN rate_limits.window_start <= {3} THEN {2} ELSE rate_limits.window_start END \
          RETURNING hits, window_start";
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    let query = diesel::sql_query(numbered(UPSERT, postgres))
+        .bind::<T, _>(bucket)
+        .bind::<Ts, _>(now)
+        .bind::<Ts, _>(window_floor)
+        .bind::<Integer, _>(n);
     let row: HitRow = match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(
-            UPSERT
-                .replace("{1}", "?1")
-                .replace("{2}", "?2")
-                .replace("{3}", "?3"),
-        )
-        .bind::<T, _>(bucket)
-        .bind::<Ts, _>(now)
-        .bind::<Ts, _>(window_floor)
-        .get_result(c)?,
-        DbConn::Postgres(c) => diesel::sql_query(
-            UPSERT
-                .replace("{1}", "$1")
-                .replace("{2}", "$2")
-                .replace("{3}", "$3"),
-        )
-        .bind::<T, _>(bucket)
-        .bind::<Ts, _>(now)
-        .bind::<Ts, _>(window_floor)
-        .get_result(c)?,
+        DbConn::Sqlite(c) => query.get_result(c)?,
+        DbConn::Postgres(c) => query.get_result(c)?,
     };
     Ok((row.hits, row.window_start))
 }
@@ -474,6 +491,20 @@ pub fn claim_round_notice(
             .bind::<Timestamp, _>(now)
     );
     Ok(id?.is_some())
+}
+
+/// Lets the current transaction commit without waiting for the disk, where the backend can
+/// do that per transaction (PostgreSQL: `synchronous_commit = off` for this transaction
+/// only). For bookkeeping that a later synchronous commit on the same server flushes
+/// anyway (the log is written in order); SQLite has no such setting and stays synchronous.
+pub fn asynchronous_commit(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Postgres(c) => {
+            diesel::sql_query("SET LOCAL synchronous_commit = off").execute(c)?;
+        }
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
 }
 
 /// Serialises appends to the public record chain within the caller's write transaction.

@@ -13,13 +13,13 @@ use crate::db::models::UserRow;
 use crate::domain::{DraftStatus, RespondentType, Stance, time};
 use crate::error::{AppError, FieldError};
 use crate::i18n::I18n;
-use crate::rate_limit;
 use crate::routes::{flash, form_page, nav, page_private, see_other};
 use crate::services::comments::{
     self, CommentInput, CommentView, Sort, Target, Thread, ThreadFilter,
 };
 use crate::services::drafts::{self, DraftDetail};
 use crate::services::moderation;
+use crate::services::posting::PostRequest;
 use crate::startup::AppState;
 use crate::templates::*;
 
@@ -521,33 +521,6 @@ pub async fn draft_discussion(
     .await
 }
 
-/// Counts a post against the hourly limits of its account and its client address. A limit
-/// reached is told next to the form, so the text typed is not lost.
-fn posting_limits(
-    conn: &mut crate::db::DbConn,
-    limits: (i32, i32),
-    user_id: i64,
-    ip: &str,
-) -> Result<(), AppError> {
-    let hits = rate_limit::hit(
-        conn,
-        rate_limit::comments_per_account(limits.0),
-        &user_id.to_string(),
-    )
-    .and_then(|_| rate_limit::hit(conn, rate_limit::comments_per_ip(limits.1), ip));
-    match hits {
-        Err(AppError::TooManyRequests { retry_after_secs }) => Err(AppError::field(
-            "body",
-            format!(
-                "You have posted as many comments as allowed in one hour. You can post again \
-                 in {} minutes; your text is kept below",
-                (retry_after_secs + 59) / 60
-            ),
-        )),
-        other => other,
-    }
-}
-
 fn limits_of(state: &AppState) -> (i32, i32) {
     (
         state.config.comments_per_hour_per_account,
@@ -572,13 +545,20 @@ async fn post_comment(
     };
     let author = user.clone();
     let typed = input.clone();
-    let ip = crate::routes::account::client_ip(req, state);
-    let limits = limits_of(state);
-    let result = state
+    // The checks that only read run here; the write joins the group commit.
+    let prepared = state
         .db
-        .run(move |conn| {
-            posting_limits(conn, limits, author.id, &ip)?;
-            comments::post(conn, &author, &target, None, &typed)
+        .run(move |conn| Ok::<_, AppError>(comments::prepare(conn, &author, None, &typed)))
+        .await?;
+    let result = state
+        .posting
+        .submit(PostRequest {
+            author: user.clone(),
+            target,
+            parent_id: None,
+            ip: crate::routes::account::client_ip(req, state),
+            limits: limits_of(state),
+            prepared,
         })
         .await;
     match result {
@@ -779,18 +759,31 @@ pub async fn reply(
     let parent = path.into_inner();
     let author = user.clone();
     let typed = input.clone();
-    let ip = crate::routes::account::client_ip(&req, &state);
-    let limits = limits_of(&state);
-    let result = state
+    // A missing parent is a 404 before anything counts; the checks that only read run
+    // here, and the write joins the group commit.
+    let (target, prepared) = state
         .db
         .run(move |conn| {
             let row = comments::load(conn, parent)?.ok_or(AppError::NotFound)?;
-            posting_limits(conn, limits, author.id, &ip)?;
             let target = Target {
                 draft_id: row.draft_id,
                 provision_key: row.provision_key.clone(),
             };
-            comments::post(conn, &author, &target, Some(parent), &typed)
+            Ok::<_, AppError>((
+                target,
+                comments::prepare(conn, &author, Some(parent), &typed),
+            ))
+        })
+        .await?;
+    let result = state
+        .posting
+        .submit(PostRequest {
+            author: user.clone(),
+            target,
+            parent_id: Some(parent),
+            ip: crate::routes::account::client_ip(&req, &state),
+            limits: limits_of(&state),
+            prepared,
         })
         .await;
     match result {

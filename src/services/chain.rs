@@ -74,38 +74,70 @@ pub fn append(
     subject_id: i64,
     content_hash: &str,
 ) -> QueryResult<Entry> {
+    let mut entries = append_many(conn, &[(kind, subject_id, content_hash)])?;
+    Ok(entries.pop().expect("one entry appended"))
+}
+
+/// The entry's row, for one multi-row insert.
+#[derive(Insertable)]
+#[diesel(table_name = record_chain)]
+pub struct NewEntry<'a> {
+    pub seq: i64,
+    pub kind: &'a str,
+    pub subject_id: i64,
+    pub content_hash: &'a str,
+    pub prev_hash: &'a str,
+    pub entry_hash: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+/// Appends several entries (`kind`, subject, content hash) in order, under one lock, one
+/// read of the head and one insert: the posts of a group commit are recorded together at
+/// the end of their transaction, so the lock that serialises appends is held only from
+/// there to the commit. Must run inside the caller's write transaction.
+pub fn append_many(conn: &mut DbConn, items: &[(&str, i64, &str)]) -> QueryResult<Vec<Entry>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
     lock_record_chain(conn)?;
     let last: Option<(i64, String)> = record_chain::table
         .order(record_chain::seq.desc())
         .select((record_chain::seq, record_chain::entry_hash))
         .first(conn)
         .optional()?;
-    let (seq, prev_hash) = match last {
-        Some((s, h)) => (s + 1, h),
-        None => (1, GENESIS.to_string()),
+    let (mut seq, mut prev_hash) = match last {
+        Some((s, h)) => (s, h),
+        None => (0, GENESIS.to_string()),
     };
     let created_at = time::now();
-    let hash = entry_hash(seq, kind, subject_id, content_hash, &prev_hash, created_at);
-    diesel::insert_into(record_chain::table)
-        .values((
-            record_chain::seq.eq(seq),
-            record_chain::kind.eq(kind),
-            record_chain::subject_id.eq(subject_id),
-            record_chain::content_hash.eq(content_hash),
-            record_chain::prev_hash.eq(&prev_hash),
-            record_chain::entry_hash.eq(&hash),
-            record_chain::created_at.eq(created_at),
-        ))
-        .execute(conn)?;
-    Ok(Entry {
-        seq,
-        kind: kind.to_string(),
-        subject_id,
-        content_hash: content_hash.to_string(),
-        prev_hash,
-        entry_hash: hash,
-        created_at,
-    })
+    let mut entries = Vec::with_capacity(items.len());
+    for (kind, subject_id, content_hash) in items {
+        seq += 1;
+        let hash = entry_hash(seq, kind, *subject_id, content_hash, &prev_hash, created_at);
+        entries.push(Entry {
+            seq,
+            kind: kind.to_string(),
+            subject_id: *subject_id,
+            content_hash: content_hash.to_string(),
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            entry_hash: hash,
+            created_at,
+        });
+    }
+    let rows: Vec<NewEntry<'_>> = entries
+        .iter()
+        .map(|e| NewEntry {
+            seq: e.seq,
+            kind: &e.kind,
+            subject_id: e.subject_id,
+            content_hash: &e.content_hash,
+            prev_hash: &e.prev_hash,
+            entry_hash: &e.entry_hash,
+            created_at: e.created_at,
+        })
+        .collect();
+    crate::db::dialect::insert_chain_entries(conn, &rows)?;
+    Ok(entries)
 }
 
 /// The last entry of the chain.

@@ -196,32 +196,84 @@ fn pad(id: i64) -> String {
     format!("{id:0PATH_WIDTH$}")
 }
 
+/// What a post needs to know about its draft: status, pre-moderation and the latest round.
+/// Read once per group commit and draft (see [`BatchReads`]).
+#[derive(Debug, Clone)]
+struct DraftFacts {
+    status: String,
+    premoderated: bool,
+    round: Option<(i64, NaiveDateTime, NaiveDateTime)>,
+}
+
+/// Reads shared by the posts written in one transaction (a group commit). Inside that
+/// transaction they cannot change on SQLite (`BEGIN IMMEDIATE` holds the only write lock);
+/// on PostgreSQL a round closed by another transaction meanwhile is seen no later than
+/// before, since each post's check ran before its commit anyway.
+#[derive(Debug, Default)]
+pub struct BatchReads {
+    drafts: HashMap<i64, DraftFacts>,
+    provisions: HashMap<(i64, String), bool>,
+}
+
+impl BatchReads {
+    fn draft(&mut self, conn: &mut DbConn, draft_id: i64) -> Result<DraftFacts, AppError> {
+        if let Some(f) = self.drafts.get(&draft_id) {
+            return Ok(f.clone());
+        }
+        let (status, premoderated): (String, bool) = drafts::table
+            .find(draft_id)
+            .select((drafts::status, drafts::premoderation))
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        let round: Option<(i64, NaiveDateTime, NaiveDateTime)> = consultation_rounds::table
+            .filter(consultation_rounds::draft_id.eq(draft_id))
+            .order(consultation_rounds::id.desc())
+            .select((
+                consultation_rounds::version_id,
+                consultation_rounds::opens_at,
+                consultation_rounds::closes_at,
+            ))
+            .first(conn)
+            .optional()?;
+        let facts = DraftFacts {
+            status,
+            premoderated,
+            round,
+        };
+        self.drafts.insert(draft_id, facts.clone());
+        Ok(facts)
+    }
+
+    fn provision_exists(
+        &mut self,
+        conn: &mut DbConn,
+        version_id: i64,
+        key: &str,
+    ) -> Result<(), AppError> {
+        let k = (version_id, key.to_string());
+        let exists = match self.provisions.get(&k) {
+            Some(e) => *e,
+            None => {
+                let e = provision_exists(conn, version_id, key)?;
+                self.provisions.insert(k, e);
+                e
+            }
+        };
+        if exists {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+}
+
 /// The round now taking comments on a draft, with its version; a clear refusal otherwise.
-fn open_round(
-    conn: &mut DbConn,
-    draft_id: i64,
-    now: NaiveDateTime,
-) -> Result<(i64, NaiveDateTime), AppError> {
-    let status: String = drafts::table
-        .find(draft_id)
-        .select(drafts::status)
-        .first(conn)
-        .optional()?
-        .ok_or(AppError::NotFound)?;
-    let round: Option<(i64, NaiveDateTime, NaiveDateTime)> = consultation_rounds::table
-        .filter(consultation_rounds::draft_id.eq(draft_id))
-        .order(consultation_rounds::id.desc())
-        .select((
-            consultation_rounds::version_id,
-            consultation_rounds::opens_at,
-            consultation_rounds::closes_at,
-        ))
-        .first(conn)
-        .optional()?;
-    let Some((version_id, opens, closes)) = round else {
+fn open_round(facts: &DraftFacts, now: NaiveDateTime) -> Result<(i64, NaiveDateTime), AppError> {
+    let Some((version_id, opens, closes)) = facts.round else {
         return Err(AppError::NotFound);
     };
-    if now >= closes || status != DraftStatus::Open.as_str() {
+    if now >= closes || facts.status != DraftStatus::Open.as_str() {
         let when = if now >= closes {
             closes
         } else {
@@ -264,19 +316,19 @@ fn existing(
         .optional()
 }
 
-/// The words of a provision and everything under it (an article's paragraphs), for checking
-/// that a quotation really comes from it.
-fn provision_exists(conn: &mut DbConn, version_id: i64, key: &str) -> Result<(), AppError> {
-    provisions::table
+/// Whether the version has a provision with this key (a cheap check when nothing is quoted).
+fn provision_exists(conn: &mut DbConn, version_id: i64, key: &str) -> QueryResult<bool> {
+    Ok(provisions::table
         .filter(provisions::version_id.eq(version_id))
         .filter(provisions::key.eq(key))
         .select(provisions::id)
         .first::<i64>(conn)
         .optional()?
-        .map(|_| ())
-        .ok_or(AppError::NotFound)
+        .is_some())
 }
 
+/// The words of a provision and everything under it (an article's paragraphs), for checking
+/// that a quotation really comes from it.
 fn provision_text(conn: &mut DbConn, version_id: i64, key: &str) -> Result<String, AppError> {
     let all: Vec<ProvisionRow> = provisions::table
         .filter(provisions::version_id.eq(version_id))
@@ -303,15 +355,23 @@ fn provision_text(conn: &mut DbConn, version_id: i64, key: &str) -> Result<Strin
     Ok(text)
 }
 
-/// Posts a comment, or a reply when `parent_id` is given. The receipt is returned only after
-/// the transaction commits.
-pub fn post(
+/// A submission that passed the checks made before the write transaction: the form's
+/// fields, the author's standing, links from new accounts, and the flood of copies.
+pub struct Prepared {
+    valid: ValidComment,
+    /// The body rendered once here, so the writer (one per process on SQLite) spends no
+    /// time on it.
+    body_html: String,
+}
+
+/// The checks of a post that only read: they run before the write transaction (and outside
+/// a group commit's writer), so they never hold the write lock.
+pub fn prepare(
     conn: &mut DbConn,
     author: &UserRow,
-    target: &Target,
     parent_id: Option<i64>,
     input: &CommentInput,
-) -> Result<Posted, AppError> {
+) -> Result<Prepared, AppError> {
     let valid = input.validate(parent_id.is_some())?;
     if author.email_verified_at.is_none() || !author.is_active(time::now()) {
         return Err(AppError::Forbidden(
@@ -327,28 +387,48 @@ pub fn post(
         &valid.idempotency_key,
         time::now(),
     )?;
-    write_transaction(conn, |conn| {
-        if let Some((id, tracking_number, content_hash)) =
-            existing(conn, author.id, &valid.idempotency_key)?
-        {
-            return Ok(Posted {
-                id,
-                tracking_number,
-                content_hash,
-                repeated: true,
-            });
+    let body_html = crate::markdown::to_safe_html(valid.body.as_str());
+    Ok(Prepared { valid, body_html })
+}
+
+/// A post written inside its transaction, waiting for its record-chain entry.
+pub struct Written {
+    pub posted: Posted,
+    /// The comment's id and content hash to append to the record chain in the same
+    /// transaction; `None` for a repeated submission (already recorded).
+    pub chain: Option<(i64, String)>,
+    /// The parent whose reply count this reply adds to ([`count_replies`], in the same
+    /// transaction).
+    pub counts_for: Option<i64>,
+}
+
+/// Writes a prepared post (or reply, when `parent_id` is given) inside the caller's write
+/// transaction, in a savepoint of its own, so a refusal undoes only this post. The caller
+/// appends `chain` to the record chain and counts the reply (`counts_for`) in the same
+/// transaction, and answers only after the commit.
+pub fn write(
+    conn: &mut DbConn,
+    reads: &mut BatchReads,
+    author: &UserRow,
+    target: &Target,
+    parent_id: Option<i64>,
+    prepared: &Prepared,
+) -> Result<Written, AppError> {
+    let valid = &prepared.valid;
+    let result = write_transaction(conn, |conn| {
+        if let Some(first) = repeated(conn, author.id, &valid.idempotency_key)? {
+            return Ok(first);
         }
         let now = time::now();
-        let (version_id, _) = open_round(conn, target.draft_id, now)?;
+        let facts = reads.draft(conn, target.draft_id)?;
+        let (version_id, _) = open_round(&facts, now)?;
         let (parent_path, depth, root_id, provision_key, parent_ref) = match parent_id {
             None => {
                 if let Some(key) = &target.provision_key {
-                    // Inside the write lock: read the provision's whole text only when a
-                    // quotation must be checked against it.
                     // Inside the write lock: the provision's whole text is read only when a
                     // quotation must be checked against it.
                     match &valid.quote {
-                        None => provision_exists(conn, version_id, key)?,
+                        None => reads.provision_exists(conn, version_id, key)?,
                         Some(q) => {
                             let haystack = provision_text(conn, version_id, key)?
                                 .split_whitespace()
@@ -425,7 +505,7 @@ pub fn post(
             ));
         }
         // Moderators' own comments never wait for themselves.
-        let pending = crate::services::moderation::premoderated(conn, target.draft_id)?
+        let pending = facts.premoderated
             && !crate::services::moderation::is_moderator(conn, author, target.draft_id)?;
         let id: i64 = diesel::insert_into(comments::table)
             .values((
@@ -441,7 +521,7 @@ pub fn post(
                 comments::respondent_type.eq(&author.respondent_type),
                 comments::stance.eq(valid.stance.as_str()),
                 comments::body.eq(valid.body.as_str()),
-                comments::body_html.eq(crate::markdown::to_safe_html(valid.body.as_str())),
+                comments::body_html.eq(&prepared.body_html),
                 comments::proposed_wording.eq(&valid.proposed_wording),
                 comments::quote.eq(&valid.quote),
                 comments::status.eq(if pending { PENDING } else { PUBLISHED }),
@@ -480,12 +560,6 @@ pub fn post(
                 comments::content_hash.eq(&hash),
             ))
             .execute(conn)?;
-        // A pending reply counts (and is announced) once it is approved.
-        if let Some(p) = parent_ref.filter(|_| !pending) {
-            diesel::update(comments::table.find(p))
-                .set(comments::reply_count.eq(comments::reply_count + 1))
-                .execute(conn)?;
-        }
         diesel::insert_into(comment_revisions::table)
             .values((
                 comment_revisions::comment_id.eq(id),
@@ -495,18 +569,92 @@ pub fn post(
                 comment_revisions::created_at.eq(now),
             ))
             .execute(conn)?;
-        crate::services::chain::append(conn, crate::services::chain::COMMENT, id, &hash)?;
         if pending {
             crate::services::moderation::alert_moderators(conn, id)?;
         } else {
             crate::services::notifications::comment_posted(conn, id)?;
         }
-        Ok(Posted {
-            id,
-            tracking_number: tracking,
-            content_hash: hash,
-            repeated: false,
+        Ok(Written {
+            posted: Posted {
+                id,
+                tracking_number: tracking,
+                content_hash: hash.clone(),
+                repeated: false,
+            },
+            chain: Some((id, hash)),
+            // A pending reply counts (and is announced) once it is approved.
+            counts_for: parent_ref.filter(|_| !pending),
         })
+    });
+    match result {
+        // The same form submitted twice at the same moment, written by two transactions:
+        // on PostgreSQL the second insert waits for the first transaction, then fails on
+        // the idempotency index. Its savepoint is undone; it answers the first's receipt.
+        Err(AppError::Internal(e)) => match repeated(conn, author.id, &valid.idempotency_key)? {
+            Some(first) => Ok(first),
+            None => Err(AppError::Internal(e)),
+        },
+        other => other,
+    }
+}
+
+/// The receipt of an earlier submission with the same idempotency key, if any.
+fn repeated(conn: &mut DbConn, author_id: i64, key: &str) -> QueryResult<Option<Written>> {
+    Ok(
+        existing(conn, author_id, key)?.map(|(id, tracking_number, content_hash)| Written {
+            posted: Posted {
+                id,
+                tracking_number,
+                content_hash,
+                repeated: true,
+            },
+            chain: None,
+            counts_for: None,
+        }),
+    )
+}
+
+/// Adds the replies written in one transaction to their parents' counts, one update per
+/// parent in id order: the rows are locked at the end of the transaction, always in the
+/// same order, so concurrent writers cannot deadlock on them.
+pub fn count_replies(conn: &mut DbConn, parents: &[i64]) -> QueryResult<()> {
+    let mut counts: std::collections::BTreeMap<i64, i32> = std::collections::BTreeMap::new();
+    for p in parents {
+        *counts.entry(*p).or_default() += 1;
+    }
+    for (parent, n) in counts {
+        diesel::update(comments::table.find(parent))
+            .set(comments::reply_count.eq(comments::reply_count + n))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Posts a comment, or a reply when `parent_id` is given, in a transaction of its own. The
+/// receipt is returned only after the transaction commits. (The web handlers go through
+/// `services::posting`, which commits concurrent posts together.)
+pub fn post(
+    conn: &mut DbConn,
+    author: &UserRow,
+    target: &Target,
+    parent_id: Option<i64>,
+    input: &CommentInput,
+) -> Result<Posted, AppError> {
+    let prepared = prepare(conn, author, parent_id, input)?;
+    write_transaction(conn, |conn| {
+        let written = write(
+            conn,
+            &mut BatchReads::default(),
+            author,
+            target,
+            parent_id,
+            &prepared,
+        )?;
+        count_replies(conn, written.counts_for.as_slice())?;
+        if let Some((id, hash)) = &written.chain {
+            crate::services::chain::append(conn, crate::services::chain::COMMENT, *id, hash)?;
+        }
+        Ok(written.posted)
     })
 }
 

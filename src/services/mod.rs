@@ -16,6 +16,7 @@ pub mod mail;
 pub mod moderation;
 pub mod notifications;
 pub mod organizations;
+pub mod posting;
 pub mod report;
 pub mod revisions;
 pub mod seed;

@@ -21,6 +21,7 @@ mod notifications;
 mod organizations;
 mod page_cache;
 mod pages;
+mod posting;
 mod report;
 mod revisions;
 mod schema;
