@@ -1,0 +1,2 @@
+DROP INDEX comments_organization_idx;
+DROP INDEX comments_version_idx;
