@@ -1270,16 +1270,13 @@ pub struct Queue {
     pub members: Vec<Member>,
 }
 
+/// The queue's comments matching `$f` (and `$status`), from `$from`: the comments with their
+/// triage rows, and their provisions only for the sort that needs them (without the join,
+/// the counts read `comments_triage_idx` alone).
 macro_rules! queue_query {
-    ($conn:expr, $draft_id:expr, $f:expr, $status:expr) => {{
+    ($conn:expr, $draft_id:expr, $f:expr, $status:expr, $from:expr) => {{
         let f: &QueueFilter = $f;
-        let mut q = comments::table
-            .left_join(triage::table)
-            .left_join(
-                provisions::table.on(provisions::version_id
-                    .eq(comments::version_id)
-                    .and(comments::provision_key.eq(provisions::key.nullable()))),
-            )
+        let mut q = $from
             .filter(comments::draft_id.eq($draft_id))
             .filter(comments::status.ne_all(NOT_TRIAGED))
             .into_boxed();
@@ -1394,7 +1391,13 @@ pub fn queue(
             ))
         };
         let [new, in_review, decided] = TriageStatus::ALL;
-        let q = queue_query!(&*conn, draft_id, filter, None);
+        let q = queue_query!(
+            &*conn,
+            draft_id,
+            filter,
+            None,
+            comments::table.left_join(triage::table)
+        );
         let (a, b, c): (i64, i64, i64) = q
             .select((count_of(new), count_of(in_review), count_of(decided)))
             .first(conn)?;
@@ -1408,25 +1411,49 @@ pub fn queue(
             .unwrap_or(0),
         None => counts.iter().map(|c| c.1).sum(),
     };
-    let q = queue_query!(&*conn, draft_id, filter, filter.status);
-    let q = match sort {
-        QueueSort::Oldest => q.order(comments::id.asc()),
-        QueueSort::Newest => q.order(comments::id.desc()),
-        QueueSort::MostEndorsed => q
-            .order(comments::endorsement_count.desc())
-            .then_order_by(comments::id.asc()),
-        QueueSort::Provision => q
-            .order(diesel::dsl::sql::<diesel::sql_types::Integer>(
-                "COALESCE(provisions.position, -1)",
-            ))
-            .then_order_by(comments::provision_key.asc())
-            .then_order_by(comments::path.asc()),
-    };
-    let ids: Vec<i64> = q
+    let offset = (page - 1) * PER_PAGE;
+    let ids: Vec<i64> = match sort {
+        QueueSort::Provision => queue_query!(
+            &*conn,
+            draft_id,
+            filter,
+            filter.status,
+            comments::table.left_join(triage::table).left_join(
+                provisions::table.on(provisions::version_id
+                    .eq(comments::version_id)
+                    .and(comments::provision_key.eq(provisions::key.nullable()))),
+            )
+        )
+        .order(diesel::dsl::sql::<diesel::sql_types::Integer>(
+            "COALESCE(provisions.position, -1)",
+        ))
+        .then_order_by(comments::provision_key.asc())
+        .then_order_by(comments::path.asc())
         .select(comments::id)
         .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-        .load(conn)?;
+        .offset(offset)
+        .load(conn)?,
+        _ => {
+            let q = queue_query!(
+                &*conn,
+                draft_id,
+                filter,
+                filter.status,
+                comments::table.left_join(triage::table)
+            );
+            let q = match sort {
+                QueueSort::Newest => q.order(comments::id.desc()),
+                QueueSort::MostEndorsed => q
+                    .order(comments::endorsement_count.desc())
+                    .then_order_by(comments::id.asc()),
+                _ => q.order(comments::id.asc()),
+            };
+            q.select(comments::id)
+                .limit(PER_PAGE)
+                .offset(offset)
+                .load(conn)?
+        }
+    };
     let rows = queue_rows(conn, &ids)?;
     // One index probe per organization (`comments_organization_idx`) rather than a scan of
     // the draft's comments.
