@@ -524,3 +524,42 @@ async fn a_large_export_is_streamed_whole_and_agrees_with_its_totals() {
         assert_eq!(app.get(&path).await.status().as_u16(), 404, "{path}");
     }
 }
+
+/// After a burst (the benchmark's triage load), requests whose clients had hung up used to
+/// keep the pool busy for seconds, and the export that came next waited past the connection
+/// timeout (503). Database work whose caller is gone is now skipped when its turn comes.
+#[tokio::test]
+async fn database_work_of_a_request_given_up_on_is_not_run() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use talqy::db::DbError;
+
+    let app = spawn_app().await;
+    // Every connection of the test pool (4) is busy.
+    let held: Vec<_> = (0..4).map(|_| app.conn()).collect();
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    let work = app.db.run(move |_| {
+        flag.store(true, Ordering::SeqCst);
+        Ok::<_, DbError>(())
+    });
+    // The caller gives up (as when a client hangs up and actix drops its request).
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), work)
+            .await
+            .is_err()
+    );
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(!ran.load(Ordering::SeqCst), "abandoned work ran");
+    // Work someone waits for still runs, and the pool is whole.
+    let ok = app.db.run(|_| Ok::<_, DbError>(true)).await.unwrap();
+    assert!(ok);
+    assert_eq!(
+        app.get(&format!("/drafts/{}/report.csv", 999_999))
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+}
