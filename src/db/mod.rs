@@ -185,6 +185,13 @@ impl Db {
             .map_err(|e| DbError::Unavailable(first_line(&e.to_string())))
     }
 
+    /// A connection, waiting up to `timeout` (longer than pages wait: a download).
+    pub fn conn_within(&self, timeout: Duration) -> Result<PooledConn, DbError> {
+        self.pool
+            .get_timeout(timeout)
+            .map_err(|e| DbError::Unavailable(first_line(&e.to_string())))
+    }
+
     /// Runs `f` with a connection on the blocking pool, off the async executor.
     ///
     /// When the caller is gone by the time a worker and then a connection are free (a client

@@ -13,7 +13,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::CurrentUser;
-use crate::db::CONNECTION_TIMEOUT;
 use crate::error::AppError;
 use crate::i18n::I18n;
 use crate::routes::{HasNav, nav, page};
@@ -477,6 +476,11 @@ async fn serve_report(
 /// burst of downloads cannot take the whole pool from the pages.
 const CONCURRENT_EXPORTS: usize = 4;
 static EXPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_EXPORTS);
+/// How long an export waits for its turn and a database connection: longer than a page
+/// (`db::CONNECTION_TIMEOUT`, 2 s). Right after a burst of requests the pool can stay busy
+/// for a couple of seconds (the benchmark's exports came right after its triage load and got
+/// 503), and someone downloading a file would rather wait than retry.
+const EXPORT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pieces buffered between the database and the socket (about 64 KB each).
 const PIECES_IN_FLIGHT: usize = 4;
 /// A reader that takes no piece for this long is dropped, freeing the connection.
@@ -539,7 +543,7 @@ async fn export(
     number: Option<i32>,
     format: ExportFormat,
 ) -> Result<(i32, ExportBody), AppError> {
-    let permit = tokio::time::timeout(CONNECTION_TIMEOUT, EXPORTS.acquire())
+    let permit = tokio::time::timeout(EXPORT_CONNECTION_TIMEOUT, EXPORTS.acquire())
         .await
         .map_err(|_| AppError::Unavailable("too many exports at once".into()))?
         .map_err(|e| AppError::Internal(format!("export limit: {e}")))?;
@@ -559,20 +563,23 @@ async fn export(
             })
         };
         let mut started_tx = Some(started_tx);
-        let result = db.conn().map_err(AppError::from).and_then(|mut conn| {
-            report::export(
-                &mut conn,
-                id,
-                number,
-                format,
-                |r| {
-                    if let Some(s) = started_tx.take() {
-                        let _ = s.send(Ok(r.version));
-                    }
-                },
-                &mut |bytes| send(Piece::Bytes(bytes)),
-            )
-        });
+        let result = db
+            .conn_within(EXPORT_CONNECTION_TIMEOUT)
+            .map_err(AppError::from)
+            .and_then(|mut conn| {
+                report::export(
+                    &mut conn,
+                    id,
+                    number,
+                    format,
+                    |r| {
+                        if let Some(s) = started_tx.take() {
+                            let _ = s.send(Ok(r.version));
+                        }
+                    },
+                    &mut |bytes| send(Piece::Bytes(bytes)),
+                )
+            });
         match result {
             Ok(Outcome::Complete) => {
                 send(Piece::End);
