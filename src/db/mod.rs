@@ -185,7 +185,19 @@ impl Db {
             .map_err(|e| DbError::Unavailable(first_line(&e.to_string())))
     }
 
+    /// A connection, waiting up to `timeout` (longer than pages wait: a download).
+    pub fn conn_within(&self, timeout: Duration) -> Result<PooledConn, DbError> {
+        self.pool
+            .get_timeout(timeout)
+            .map_err(|e| DbError::Unavailable(first_line(&e.to_string())))
+    }
+
     /// Runs `f` with a connection on the blocking pool, off the async executor.
+    ///
+    /// When the caller is gone by the time a worker and then a connection are free (a client
+    /// that hung up dropped its request), `f` is not run: after a burst of requests, the
+    /// backlog of abandoned ones would otherwise keep the pool busy for seconds while new
+    /// requests wait for a connection and get 503.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
@@ -193,12 +205,20 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let db = self.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
-            let mut conn = db.conn()?;
-            f(&mut conn)
-        })
-        .await
-        .unwrap_or_else(|join| Err(E::from(DbError::Setup(format!("worker failed: {join}")))))
+            if tx.is_closed() {
+                return;
+            }
+            let result = match db.conn() {
+                Ok(_) if tx.is_closed() => return,
+                Ok(mut conn) => f(&mut conn),
+                Err(e) => Err(E::from(e)),
+            };
+            let _ = tx.send(result);
+        });
+        rx.await
+            .unwrap_or_else(|_| Err(E::from(DbError::Setup("worker failed".into()))))
     }
 }
 

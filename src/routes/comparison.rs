@@ -1,7 +1,13 @@
 //! Public pages generated from the stored data: the comparison table between two versions
 //! (HTML, CSV, print layout) and the discussion report of a round (HTML, CSV, JSON).
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
 use actix_session::Session;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, http::header, web};
 use askama::Template;
 use serde::Deserialize;
@@ -11,9 +17,10 @@ use crate::error::AppError;
 use crate::i18n::I18n;
 use crate::routes::{HasNav, nav, page};
 use crate::services::comparison::{self, Comparison, LinkedComment, Row};
-use crate::services::report::{self, Report};
+use crate::services::report::{self, ExportFormat, Outcome, Report};
 use crate::startup::AppState;
 use crate::templates::Nav;
+use tokio::sync::{mpsc, oneshot};
 
 // ---------------------------------------------------------------------------------------
 // View models shared with the revision pages
@@ -429,29 +436,174 @@ async fn serve_report(
     number: Option<i32>,
     format: Format,
 ) -> Result<HttpResponse, AppError> {
-    let r = state
-        .db
-        .run(move |conn| report::report(conn, id, number))
-        .await?;
     let base = match number {
         None => format!("/drafts/{id}/report"),
         Some(n) => format!("/drafts/{id}/versions/{n}/report"),
     };
     match format {
-        Format::Html => report_page(i18n, nav(&session, &user), r, base),
-        Format::Csv => Ok(download(
-            report::to_csv(&r)?,
-            "text/csv; charset=utf-8",
-            &format!("talqy-draft-{id}-v{}-report.csv", r.version),
-        )),
-        Format::Json => Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .insert_header((header::CACHE_CONTROL, "public, max-age=30"))
-            .body(
-                serde_json::to_string_pretty(&r)
-                    .map_err(|e| AppError::Internal(format!("json: {e}")))?,
-            )),
+        Format::Html => {
+            let r = state
+                .db
+                .run(move |conn| report::report(conn, id, number))
+                .await?;
+            report_page(i18n, nav(&session, &user), r, base)
+        }
+        Format::Csv => {
+            let (version, body) = export(&state, id, number, ExportFormat::Csv).await?;
+            Ok(HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"talqy-draft-{id}-v{version}-report.csv\""),
+                ))
+                .insert_header((header::CACHE_CONTROL, "public, max-age=30"))
+                .body(body))
+        }
+        Format::Json => {
+            let (_, body) = export(&state, id, number, ExportFormat::Json).await?;
+            Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header((header::CACHE_CONTROL, "public, max-age=30"))
+                .body(body))
+        }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Streaming exports
+
+/// Exports running at once: each holds a database connection while it streams, so that a
+/// burst of downloads cannot take the whole pool from the pages.
+const CONCURRENT_EXPORTS: usize = 4;
+static EXPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_EXPORTS);
+/// How long an export waits for its turn and a database connection: longer than a page
+/// (`db::CONNECTION_TIMEOUT`, 2 s). Right after a burst of requests the pool can stay busy
+/// for a couple of seconds (the benchmark's exports came right after its triage load and got
+/// 503), and someone downloading a file would rather wait than retry.
+const EXPORT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pieces buffered between the database and the socket (about 64 KB each).
+const PIECES_IN_FLIGHT: usize = 4;
+/// A reader that takes no piece for this long is dropped, freeing the connection.
+const STALLED_READER: Duration = Duration::from_secs(60);
+
+enum Piece {
+    Bytes(Vec<u8>),
+    End,
+}
+
+/// The body of an export: the pieces as the worker produces them (chunked transfer, no
+/// `Content-Length`). A worker that stops without its `End` (a database error, a stalled
+/// reader) makes the body fail, so the connection is cut rather than the download looking
+/// complete.
+struct ExportBody {
+    pieces: mpsc::Receiver<Piece>,
+    done: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the export stopped before its end")]
+struct ExportCut;
+
+impl MessageBody for ExportBody {
+    type Error = ExportCut;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, ExportCut>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.pieces.poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Piece::Bytes(b))) => Poll::Ready(Some(Ok(Bytes::from(b)))),
+            Poll::Ready(Some(Piece::End)) => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(Some(Err(ExportCut)))
+            }
+        }
+    }
+}
+
+/// Starts an export on a blocking worker holding one connection (one read transaction, so
+/// the totals agree with the rows) and answers once the round is found: errors up to then
+/// (not found, no connection) are ordinary error pages; the version number is for the
+/// file name.
+async fn export(
+    state: &AppState,
+    id: i64,
+    number: Option<i32>,
+    format: ExportFormat,
+) -> Result<(i32, ExportBody), AppError> {
+    let permit = tokio::time::timeout(EXPORT_CONNECTION_TIMEOUT, EXPORTS.acquire())
+        .await
+        .map_err(|_| AppError::Unavailable("too many exports at once".into()))?
+        .map_err(|e| AppError::Internal(format!("export limit: {e}")))?;
+    let db = state.db.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let (started_tx, started_rx) = oneshot::channel::<Result<i32, AppError>>();
+    let (tx, rx) = mpsc::channel::<Piece>(PIECES_IN_FLIGHT);
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        // Waits for room in the channel; `false` when the reader is gone or stalled.
+        let send = |piece: Piece| {
+            runtime.block_on(async {
+                matches!(
+                    tokio::time::timeout(STALLED_READER, tx.send(piece)).await,
+                    Ok(Ok(()))
+                )
+            })
+        };
+        let mut started_tx = Some(started_tx);
+        let result = db
+            .conn_within(EXPORT_CONNECTION_TIMEOUT)
+            .map_err(AppError::from)
+            .and_then(|mut conn| {
+                report::export(
+                    &mut conn,
+                    id,
+                    number,
+                    format,
+                    |r| {
+                        if let Some(s) = started_tx.take() {
+                            let _ = s.send(Ok(r.version));
+                        }
+                    },
+                    &mut |bytes| send(Piece::Bytes(bytes)),
+                )
+            });
+        match result {
+            Ok(Outcome::Complete) => {
+                send(Piece::End);
+            }
+            // Dropping the sender without `End` cuts the response.
+            Ok(Outcome::Stopped) => {}
+            Err(e) => match started_tx.take() {
+                Some(s) => {
+                    let _ = s.send(Err(e));
+                }
+                None => tracing::error!(error = %e, draft = id, "export failed while streaming"),
+            },
+        }
+    });
+    let version = started_rx
+        .await
+        .map_err(|_| AppError::Internal("the export worker failed".into()))??;
+    Ok((
+        version,
+        ExportBody {
+            pieces: rx,
+            done: false,
+        },
+    ))
 }
 
 #[get("/drafts/{id}/report")]

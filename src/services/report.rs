@@ -16,7 +16,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
 use serde::Serialize;
 
 use crate::db::DbConn;
@@ -139,28 +141,57 @@ pub fn days_between(from: NaiveDateTime, to: NaiveDateTime) -> f64 {
     (to - from).num_milliseconds() as f64 / 86_400_000.0
 }
 
-type Line = (
-    (
-        i64,
-        String,
-        NaiveDateTime,
-        Option<String>,
-        Option<i64>,
-        String,
-    ),
-    (String, String, String, String, Option<NaiveDateTime>, bool),
-    Option<String>,
-    (
-        Option<String>,
-        Option<String>,
-        Option<NaiveDateTime>,
-        Option<i64>,
-    ),
-);
+/// Comments read per query when listing a round: memory stays bounded whatever its size.
+pub const PAGE_ROWS: i64 = 1000;
+/// An export hands its output on in pieces of about this size.
+pub const CHUNK_BYTES: usize = 64 * 1024;
 
-/// The report of the round on version `number`, or of the latest round when `None`. A
-/// draft that is not public, or a version without a round, has none.
-pub fn report(conn: &mut DbConn, draft_id: i64, number: Option<i32>) -> Result<Report, AppError> {
+/// The report without its comments (the `comments` of [`ReportHead::report`] are empty),
+/// and what listing them needs.
+pub struct ReportHead {
+    pub report: Report,
+    version_id: i64,
+    /// The provisions' place names ("Article 2, paragraph 1"), by key.
+    names: HashMap<String, String>,
+}
+
+impl ReportHead {
+    fn name_of(&self, key: &Option<String>) -> String {
+        name_in(&self.names, key)
+    }
+}
+
+fn name_in(names: &HashMap<String, String>, key: &Option<String>) -> String {
+    key.as_deref()
+        .and_then(|k| names.get(k))
+        .cloned()
+        .or_else(|| key.clone())
+        .unwrap_or_default()
+}
+
+/// Runs `f` in one read transaction, so that a report read in several queries is one
+/// consistent snapshot (its totals agree with its rows even while comments are posted).
+/// PostgreSQL: `REPEATABLE READ`; SQLite (WAL): a deferred transaction reads one snapshot
+/// from its first read on.
+pub fn in_snapshot<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    conn.transaction(|c| {
+        if matches!(c, DbConn::Postgres(_)) {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(c)?;
+        }
+        f(c)
+    })
+}
+
+/// (status, decision, respondent type, provision key, comments).
+type Group = (String, Option<String>, String, Option<String>, i64);
+
+/// The round on version `number` (the latest round when `None`) and its figures, computed
+/// in the database. A draft that is not public, or a version without a round, has none.
+pub fn head(conn: &mut DbConn, draft_id: i64, number: Option<i32>) -> Result<ReportHead, AppError> {
     let draft: DraftRow = drafts::table
         .find(draft_id)
         .select(DraftRow::as_select())
@@ -189,115 +220,59 @@ pub fn report(conn: &mut DbConn, draft_id: i64, number: Option<i32>) -> Result<R
         .order(provisions::position)
         .select(ProvisionRow::as_select())
         .load(conn)?;
-    let lines: Vec<Line> = comments::table
-        .inner_join(users::table)
-        .left_join(organizations::table)
+    let position: HashMap<&str, usize> = provisions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.key.as_str(), i))
+        .collect();
+    let names = place_names(&provisions);
+
+    // Published comments grouped by everything a figure splits them by: a few hundred rows
+    // at most, whatever the number of comments.
+    let groups: Vec<Group> = comments::table
         .left_join(dispositions::table.on(dispositions::comment_id.eq(comments::id)))
         .filter(comments::version_id.eq(version.id))
         .filter(comments::status.eq_any([PUBLISHED, WITHDRAWN]))
-        .order(comments::id)
+        // Literal SQL: diesel cannot check a grouping over two tables.
+        .group_by(sql::<Text>(
+            "comments.status, dispositions.decision, comments.respondent_type, comments.provision_key",
+        ))
         .select((
-            (
-                comments::id,
-                comments::tracking_number,
-                comments::created_at,
-                comments::provision_key,
-                comments::parent_id,
-                comments::respondent_type,
-            ),
-            (
-                comments::stance,
-                comments::status,
-                comments::body,
-                users::display_name,
-                users::deleted_at,
-                comments::show_as_participant,
-            ),
-            organizations::name.nullable(),
-            (
-                dispositions::decision.nullable(),
-                dispositions::justification.nullable(),
-                dispositions::decided_at.nullable(),
-                dispositions::duplicate_of.nullable(),
-            ),
+            sql::<Text>("comments.status"),
+            sql::<Nullable<Text>>("dispositions.decision"),
+            sql::<Text>("comments.respondent_type"),
+            sql::<Nullable<Text>>("comments.provision_key"),
+            diesel::dsl::count_star(),
         ))
         .load(conn)?;
-    // Tracking numbers of replied-to and duplicated comments (any version of the draft).
-    let tracking: HashMap<i64, String> = comments::table
-        .filter(comments::draft_id.eq(draft_id))
-        .select((comments::id, comments::tracking_number))
-        .load::<(i64, String)>(conn)?
+    // The median needs every duration; 8 bytes per answered comment.
+    let answered_at: Vec<(NaiveDateTime, NaiveDateTime)> = comments::table
+        .inner_join(dispositions::table.on(dispositions::comment_id.eq(comments::id)))
+        .filter(comments::version_id.eq(version.id))
+        .filter(comments::status.eq(PUBLISHED))
+        .select((comments::created_at, dispositions::decided_at))
+        .load(conn)?;
+    let durations: Vec<f64> = answered_at
         .into_iter()
+        .map(|(created, decided)| days_between(created, decided))
         .collect();
-
-    let position: HashMap<&str, (usize, &ProvisionRow)> = provisions
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.key.as_str(), (i, p)))
-        .collect();
-    let names = place_names(&provisions);
-    let name_of = |key: &Option<String>| -> String {
-        key.as_deref()
-            .and_then(|k| names.get(k))
-            .cloned()
-            .or_else(|| key.clone())
-            .unwrap_or_default()
-    };
 
     let mut published = 0i64;
     let mut withdrawn = 0i64;
     let mut by_decision: HashMap<String, i64> = HashMap::new();
     let mut by_type: HashMap<String, i64> = HashMap::new();
     let mut by_key: HashMap<Option<String>, i64> = HashMap::new();
-    let mut durations = Vec::new();
-    let mut list = Vec::with_capacity(lines.len());
-    for (
-        (id, tracking_number, created_at, provision_key, parent_id, respondent_type),
-        (stance, status, body, display_name, author_deleted, as_participant),
-        organization,
-        (decision, justification, decided_at, duplicate_of),
-    ) in lines
-    {
-        let is_published = status == PUBLISHED;
-        let days = decided_at.map(|d| days_between(created_at, d));
-        if is_published {
-            published += 1;
+    for (status, decision, respondent_type, provision_key, n) in groups {
+        if status == PUBLISHED {
+            published += n;
             *by_decision
-                .entry(decision.clone().unwrap_or_else(|| NOT_ANSWERED.into()))
-                .or_default() += 1;
-            *by_type.entry(respondent_type.clone()).or_default() += 1;
-            *by_key.entry(provision_key.clone()).or_default() += 1;
-            if let Some(d) = days {
-                durations.push(d);
-            }
+                .entry(decision.unwrap_or_else(|| NOT_ANSWERED.into()))
+                .or_default() += n;
+            *by_type.entry(respondent_type).or_default() += n;
+            *by_key.entry(provision_key).or_default() += n;
         } else {
-            withdrawn += 1;
+            withdrawn += n;
         }
-        list.push(ReportComment {
-            id,
-            tracking_number,
-            created_at: time::machine(created_at),
-            provision: name_of(&provision_key),
-            provision_key,
-            reply_to: parent_id.and_then(|p| tracking.get(&p).cloned()),
-            respondent_type,
-            author: if author_deleted.is_some() {
-                String::new()
-            } else if as_participant {
-                crate::services::comparison::PARTICIPANT.to_string()
-            } else {
-                display_name
-            },
-            organization,
-            stance,
-            status,
-            text: is_published.then_some(body),
-            decision,
-            justification,
-            decided_at: decided_at.map(time::machine),
-            duplicate_of: duplicate_of.and_then(|d| tracking.get(&d).cloned()),
-            days_to_answer: days,
-        });
     }
     let answered = durations.len() as i64;
     let by_disposition = DECISIONS
@@ -325,71 +300,229 @@ pub fn report(conn: &mut DbConn, draft_id: i64, number: Option<i32>) -> Result<R
     let mut by_provision: Vec<ProvisionCount> = by_key
         .into_iter()
         .map(|(key, count)| ProvisionCount {
-            provision: name_of(&key),
+            provision: name_in(&names, &key),
             provision_key: key,
             count,
         })
         .collect();
     let order = |k: &Option<String>| {
         k.as_deref()
-            .map_or(0, |k| position.get(k).map_or(usize::MAX, |(i, _)| i + 1))
+            .map_or(0, |k| position.get(k).map_or(usize::MAX, |i| i + 1))
     };
     by_provision.sort_by(|a, b| {
         b.count
             .cmp(&a.count)
             .then_with(|| order(&a.provision_key).cmp(&order(&b.provision_key)))
     });
-    Ok(Report {
-        draft_id,
-        draft_title: draft.title,
-        version: version.number,
-        round: RoundDates {
-            opens_at: time::machine(round.opens_at),
-            closes_at: time::machine(round.closes_at),
+    Ok(ReportHead {
+        report: Report {
+            draft_id,
+            draft_title: draft.title,
+            version: version.number,
+            round: RoundDates {
+                opens_at: time::machine(round.opens_at),
+                closes_at: time::machine(round.closes_at),
+            },
+            generated_at: time::machine(time::now()),
+            totals: Totals {
+                comments: published + withdrawn,
+                published,
+                withdrawn,
+                answered,
+                not_answered: published - answered,
+                share_answered_percent: (published > 0)
+                    .then(|| answered as f64 * 100.0 / published as f64),
+                median_days_to_answer: median(&durations),
+            },
+            by_disposition,
+            by_respondent_type,
+            by_provision,
+            comments: Vec::new(),
         },
-        generated_at: time::machine(time::now()),
-        totals: Totals {
-            comments: published + withdrawn,
-            published,
-            withdrawn,
-            answered,
-            not_answered: published - answered,
-            share_answered_percent: (published > 0)
-                .then(|| answered as f64 * 100.0 / published as f64),
-            median_days_to_answer: median(&durations),
-        },
-        by_disposition,
-        by_respondent_type,
-        by_provision,
-        comments: list,
+        version_id: version.id,
+        names,
     })
 }
 
-/// The report as CSV: one row per comment (header first), with the same columns as the
-/// JSON `comments`. The totals are on the HTML page and in the JSON.
-pub fn to_csv(report: &Report) -> Result<Vec<u8>, AppError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
-    w.write_record([
-        "tracking_number",
-        "created_at",
-        "provision_key",
-        "provision",
-        "reply_to",
-        "respondent_type",
-        "author",
-        "organization",
-        "stance",
-        "status",
-        "text",
-        "decision",
-        "justification",
-        "decided_at",
-        "duplicate_of",
-        "days_to_answer",
-    ])
-    .map_err(fail)?;
-    for c in &report.comments {
+type Line = (
+    (i64, String, NaiveDateTime, Option<String>, String, String),
+    (String, String, String, Option<NaiveDateTime>, bool),
+    (Option<String>, Option<String>),
+    (
+        Option<String>,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<String>,
+    ),
+);
+
+/// Up to `limit` comments of the round with an id above `after`, oldest first: one keyset
+/// page (an index range scan over `(version_id, id)`, however deep into the round).
+pub fn comments_after(
+    conn: &mut DbConn,
+    head: &ReportHead,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ReportComment>, AppError> {
+    // The replied-to and the duplicated comment, for their tracking numbers.
+    let (parents, originals) = diesel::alias!(comments as parents, comments as originals);
+    let lines: Vec<Line> = comments::table
+        .inner_join(users::table)
+        .left_join(organizations::table)
+        .left_join(dispositions::table.on(dispositions::comment_id.eq(comments::id)))
+        .left_join(
+            parents.on(comments::parent_id
+                .eq(parents.field(comments::id).nullable())
+                .and(parents.field(comments::draft_id).eq(comments::draft_id))),
+        )
+        .left_join(
+            originals.on(dispositions::duplicate_of
+                .eq(originals.field(comments::id).nullable())
+                .and(originals.field(comments::draft_id).eq(comments::draft_id))),
+        )
+        .filter(comments::version_id.eq(head.version_id))
+        .filter(comments::status.eq_any([PUBLISHED, WITHDRAWN]))
+        .filter(comments::id.gt(after))
+        .order(comments::id)
+        .limit(limit)
+        .select((
+            (
+                comments::id,
+                comments::tracking_number,
+                comments::created_at,
+                comments::provision_key,
+                comments::respondent_type,
+                comments::stance,
+            ),
+            (
+                comments::status,
+                comments::body,
+                users::display_name,
+                users::deleted_at,
+                comments::show_as_participant,
+            ),
+            (
+                organizations::name.nullable(),
+                parents.field(comments::tracking_number).nullable(),
+            ),
+            (
+                dispositions::decision.nullable(),
+                dispositions::justification.nullable(),
+                dispositions::decided_at.nullable(),
+                originals.field(comments::tracking_number).nullable(),
+            ),
+        ))
+        .load(conn)?;
+    Ok(lines
+        .into_iter()
+        .map(
+            |(
+                (id, tracking_number, created_at, provision_key, respondent_type, stance),
+                (status, body, display_name, author_deleted, as_participant),
+                (organization, reply_to),
+                (decision, justification, decided_at, duplicate_of),
+            )| {
+                let is_published = status == PUBLISHED;
+                ReportComment {
+                    id,
+                    tracking_number,
+                    created_at: time::machine(created_at),
+                    provision: head.name_of(&provision_key),
+                    provision_key,
+                    reply_to,
+                    respondent_type,
+                    author: if author_deleted.is_some() {
+                        String::new()
+                    } else if as_participant {
+                        crate::services::comparison::PARTICIPANT.to_string()
+                    } else {
+                        display_name
+                    },
+                    organization,
+                    stance,
+                    status,
+                    text: is_published.then_some(body),
+                    decision,
+                    justification,
+                    decided_at: decided_at.map(time::machine),
+                    duplicate_of,
+                    days_to_answer: decided_at.map(|d| days_between(created_at, d)),
+                }
+            },
+        )
+        .collect())
+}
+
+/// The whole report of the round on version `number` (the latest round when `None`), every
+/// comment in memory: for the HTML page. The exports stream instead ([`export`]).
+pub fn report(conn: &mut DbConn, draft_id: i64, number: Option<i32>) -> Result<Report, AppError> {
+    in_snapshot(conn, |conn| {
+        let mut head = head(conn, draft_id, number)?;
+        let mut list = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = comments_after(conn, &head, after, PAGE_ROWS)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            let full = page.len() as i64 == PAGE_ROWS;
+            list.extend(page);
+            if !full {
+                break;
+            }
+        }
+        head.report.comments = list;
+        Ok(head.report)
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+/// How an export ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every byte was handed on.
+    Complete,
+    /// The receiver refused a piece (the reader went away, or stopped reading): what was
+    /// handed on is incomplete.
+    Stopped,
+}
+
+/// The CSV columns, the same as the JSON `comments` fields (but `id`).
+pub const CSV_COLUMNS: [&str; 16] = [
+    "tracking_number",
+    "created_at",
+    "provision_key",
+    "provision",
+    "reply_to",
+    "respondent_type",
+    "author",
+    "organization",
+    "stance",
+    "status",
+    "text",
+    "decision",
+    "justification",
+    "decided_at",
+    "duplicate_of",
+    "days_to_answer",
+];
+
+fn csv_failed(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("csv: {e}"))
+}
+
+fn json_failed(e: serde_json::Error) -> AppError {
+    AppError::Internal(format!("json: {e}"))
+}
+
+/// Appends CSV rows (no header) for `comments` to `out`.
+fn write_csv_rows(out: &mut Vec<u8>, comments: &[ReportComment]) -> Result<(), AppError> {
+    let mut w = csv::Writer::from_writer(out);
+    for c in comments {
         let days = c
             .days_to_answer
             .map(|d| format!("{d:.2}"))
@@ -412,10 +545,114 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>, AppError> {
             c.duplicate_of.as_deref().unwrap_or(""),
             days.as_str(),
         ])
-        .map_err(fail)?;
+        .map_err(csv_failed)?;
     }
-    w.into_inner()
-        .map_err(|e| AppError::Internal(format!("csv: {e}")))
+    w.flush().map_err(csv_failed)
+}
+
+/// Appends one element of the pretty-printed `comments` array to `out`, byte for byte what
+/// `serde_json::to_string_pretty` of the whole report writes there.
+fn write_json_comment(out: &mut Vec<u8>, c: &ReportComment, first: bool) -> Result<(), AppError> {
+    let one = serde_json::to_vec_pretty(c).map_err(json_failed)?;
+    out.extend_from_slice(if first { b"\n" } else { b",\n" });
+    // Strings escape their line breaks, so every raw line break is between fields.
+    for (i, line) in one.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"    ");
+        out.extend_from_slice(line);
+    }
+    Ok(())
+}
+
+/// The report as CSV (one row per comment, header first, the same columns as the JSON
+/// `comments`; the totals are on the HTML page and in the JSON) or as pretty-printed JSON
+/// (the [`Report`] fields in order), handed to `sink` in pieces of about [`CHUNK_BYTES`] as
+/// the comments are read, a page of [`PAGE_ROWS`] at a time, in one read transaction.
+/// `started` gets the head once the round is found, before the first piece; errors before
+/// that (not found) leave `sink` untouched. `sink` returns `false` to stop.
+pub fn export(
+    conn: &mut DbConn,
+    draft_id: i64,
+    number: Option<i32>,
+    format: ExportFormat,
+    started: impl FnOnce(&Report),
+    sink: &mut dyn FnMut(Vec<u8>) -> bool,
+) -> Result<Outcome, AppError> {
+    in_snapshot(conn, |conn| {
+        let head = head(conn, draft_id, number)?;
+        started(&head.report);
+        let mut out: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
+        match format {
+            ExportFormat::Csv => {
+                let mut w = csv::Writer::from_writer(&mut out);
+                w.write_record(CSV_COLUMNS).map_err(csv_failed)?;
+                w.flush().map_err(csv_failed)?;
+            }
+            ExportFormat::Json => {
+                // The head as `to_string_pretty` writes it, up to the comments' `[`.
+                let whole = serde_json::to_string_pretty(&head.report).map_err(json_failed)?;
+                let open = whole
+                    .strip_suffix("[]\n}")
+                    .ok_or_else(|| AppError::Internal("json: unexpected report shape".into()))?;
+                out.extend_from_slice(open.as_bytes());
+                out.push(b'[');
+            }
+        }
+        let mut after = 0;
+        let mut first = true;
+        loop {
+            let page = comments_after(conn, &head, after, PAGE_ROWS)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for rows in page.chunks(32) {
+                match format {
+                    ExportFormat::Csv => write_csv_rows(&mut out, rows)?,
+                    ExportFormat::Json => {
+                        for c in rows {
+                            write_json_comment(&mut out, c, first)?;
+                            first = false;
+                        }
+                    }
+                }
+                first = false;
+                if out.len() >= CHUNK_BYTES
+                    && !sink(std::mem::replace(
+                        &mut out,
+                        Vec::with_capacity(CHUNK_BYTES * 2),
+                    ))
+                {
+                    return Ok(Outcome::Stopped);
+                }
+            }
+            if (page.len() as i64) < PAGE_ROWS {
+                break;
+            }
+        }
+        if format == ExportFormat::Json {
+            out.extend_from_slice(if first { b"]\n}" } else { b"\n  ]\n}" });
+        }
+        if !out.is_empty() && !sink(out) {
+            return Ok(Outcome::Stopped);
+        }
+        Ok(Outcome::Complete)
+    })
+}
+
+/// The whole export in memory (tests, small rounds).
+pub fn export_bytes(
+    conn: &mut DbConn,
+    draft_id: i64,
+    number: Option<i32>,
+    format: ExportFormat,
+) -> Result<Vec<u8>, AppError> {
+    let mut all = Vec::new();
+    export(conn, draft_id, number, format, |_| {}, &mut |piece| {
+        all.extend_from_slice(&piece);
+        true
+    })?;
+    Ok(all)
 }
 
 #[cfg(test)]

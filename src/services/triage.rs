@@ -1270,16 +1270,13 @@ pub struct Queue {
     pub members: Vec<Member>,
 }
 
+/// The queue's comments matching `$f` (and `$status`), from `$from`: the comments with their
+/// triage rows, and their provisions only for the sort that needs them (without the join,
+/// the counts read `comments_triage_idx` alone).
 macro_rules! queue_query {
-    ($conn:expr, $draft_id:expr, $f:expr, $status:expr) => {{
+    ($conn:expr, $draft_id:expr, $f:expr, $status:expr, $from:expr) => {{
         let f: &QueueFilter = $f;
-        let mut q = comments::table
-            .left_join(triage::table)
-            .left_join(
-                provisions::table.on(provisions::version_id
-                    .eq(comments::version_id)
-                    .and(comments::provision_key.eq(provisions::key.nullable()))),
-            )
+        let mut q = $from
             .filter(comments::draft_id.eq($draft_id))
             .filter(comments::status.ne_all(NOT_TRIAGED))
             .into_boxed();
@@ -1340,20 +1337,19 @@ macro_rules! queue_query {
 }
 
 /// The provisions commented on: for each key, its wording in the newest version that has it.
+/// One index probe per provision of the draft (`comments_provision_idx`) rather than a scan
+/// of its comments; a key no version has was never listed.
 fn commented_provisions(conn: &mut DbConn, draft_id: i64) -> QueryResult<Vec<ProvisionRow>> {
-    let keys: Vec<Option<String>> = comments::table
-        .filter(comments::draft_id.eq(draft_id))
-        .select(comments::provision_key)
-        .distinct()
-        .load(conn)?;
-    let keys: Vec<String> = keys.into_iter().flatten().collect();
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
     let rows: Vec<(ProvisionRow, i32)> = provisions::table
         .inner_join(versions::table)
         .filter(versions::draft_id.eq(draft_id))
-        .filter(provisions::key.eq_any(&keys))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "EXISTS (SELECT 1 FROM comments c WHERE c.provision_key = provisions.key AND c.draft_id = ",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(draft_id)
+            .sql(")"),
+        )
         .order(versions::number.desc())
         .select((ProvisionRow::as_select(), versions::number))
         .load(conn)?;
@@ -1381,14 +1377,32 @@ pub fn queue(
         .find(draft_id)
         .select(drafts::title)
         .first(conn)?;
-    let mut counts = Vec::new();
-    for s in TriageStatus::ALL {
-        let n: i64 = {
-            let q = queue_query!(&*conn, draft_id, filter, Some(s));
-            q.count().get_result(conn)?
+    // The counts per status in one pass over the matching comments (no triage row is new).
+    let counts: Vec<(TriageStatus, i64)> = {
+        let count_of = |s: TriageStatus| {
+            let when = match s {
+                TriageStatus::New => {
+                    format!("triage.status IS NULL OR triage.status = '{}'", s.as_str())
+                }
+                _ => format!("triage.status = '{}'", s.as_str()),
+            };
+            diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+                "COUNT(CASE WHEN {when} THEN 1 END)"
+            ))
         };
-        counts.push((s, n));
-    }
+        let [new, in_review, decided] = TriageStatus::ALL;
+        let q = queue_query!(
+            &*conn,
+            draft_id,
+            filter,
+            None,
+            comments::table.left_join(triage::table)
+        );
+        let (a, b, c): (i64, i64, i64) = q
+            .select((count_of(new), count_of(in_review), count_of(decided)))
+            .first(conn)?;
+        vec![(new, a), (in_review, b), (decided, c)]
+    };
     let total: i64 = match filter.status {
         Some(s) => counts
             .iter()
@@ -1397,33 +1411,59 @@ pub fn queue(
             .unwrap_or(0),
         None => counts.iter().map(|c| c.1).sum(),
     };
-    let q = queue_query!(&*conn, draft_id, filter, filter.status);
-    let q = match sort {
-        QueueSort::Oldest => q.order(comments::id.asc()),
-        QueueSort::Newest => q.order(comments::id.desc()),
-        QueueSort::MostEndorsed => q
-            .order(comments::endorsement_count.desc())
-            .then_order_by(comments::id.asc()),
-        QueueSort::Provision => q
-            .order(diesel::dsl::sql::<diesel::sql_types::Integer>(
-                "COALESCE(provisions.position, -1)",
-            ))
-            .then_order_by(comments::provision_key.asc())
-            .then_order_by(comments::path.asc()),
-    };
-    let ids: Vec<i64> = q
+    let offset = (page - 1) * PER_PAGE;
+    let ids: Vec<i64> = match sort {
+        QueueSort::Provision => queue_query!(
+            &*conn,
+            draft_id,
+            filter,
+            filter.status,
+            comments::table.left_join(triage::table).left_join(
+                provisions::table.on(provisions::version_id
+                    .eq(comments::version_id)
+                    .and(comments::provision_key.eq(provisions::key.nullable()))),
+            )
+        )
+        .order(diesel::dsl::sql::<diesel::sql_types::Integer>(
+            "COALESCE(provisions.position, -1)",
+        ))
+        .then_order_by(comments::provision_key.asc())
+        .then_order_by(comments::path.asc())
         .select(comments::id)
         .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-        .load(conn)?;
+        .offset(offset)
+        .load(conn)?,
+        _ => {
+            let q = queue_query!(
+                &*conn,
+                draft_id,
+                filter,
+                filter.status,
+                comments::table.left_join(triage::table)
+            );
+            let q = match sort {
+                QueueSort::Newest => q.order(comments::id.desc()),
+                QueueSort::MostEndorsed => q
+                    .order(comments::endorsement_count.desc())
+                    .then_order_by(comments::id.asc()),
+                _ => q.order(comments::id.asc()),
+            };
+            q.select(comments::id)
+                .limit(PER_PAGE)
+                .offset(offset)
+                .load(conn)?
+        }
+    };
     let rows = queue_rows(conn, &ids)?;
+    // One index probe per organization (`comments_organization_idx`) rather than a scan of
+    // the draft's comments.
     let organizations: Vec<(i64, String)> = organizations::table
         .filter(
-            organizations::id.nullable().eq_any(
-                comments::table
-                    .filter(comments::draft_id.eq(draft_id))
-                    .select(comments::organization_id),
-            ),
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "EXISTS (SELECT 1 FROM comments c WHERE c.organization_id = organizations.id AND c.draft_id = ",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(draft_id)
+            .sql(")"),
         )
         .order(organizations::name)
         .select((organizations::id, organizations::name))
@@ -1435,11 +1475,12 @@ pub fn queue(
         .distinct()
         .order(triage_tags::tag)
         .load(conn)?;
-    let whole: i64 = comments::table
+    let whole: Option<i64> = comments::table
         .filter(comments::draft_id.eq(draft_id))
         .filter(comments::provision_key.is_null())
-        .count()
-        .get_result(conn)?;
+        .select(comments::id)
+        .first(conn)
+        .optional()?;
     Ok(Queue {
         draft_title,
         rows: Page {
@@ -1450,7 +1491,7 @@ pub fn queue(
         },
         counts,
         provisions: commented_provisions(conn, draft_id)?,
-        has_whole_draft: whole > 0,
+        has_whole_draft: whole.is_some(),
         organizations,
         tags,
         members: working_groups::members(conn, draft_id)?,

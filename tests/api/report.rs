@@ -351,3 +351,215 @@ async fn report_figures_equal_counts_computed_from_the_seeded_comments() {
         .await;
     assert_eq!(status, 404);
 }
+
+/// A round larger than several pages of the export: the CSV and the JSON are streamed (no
+/// `Content-Length`, chunked), every listed comment is there once in order, the totals at the
+/// top of the JSON agree with its rows, replies and duplicates name the right tracking
+/// numbers, and the text of hidden, pending or rejected comments is nowhere in them.
+#[tokio::test]
+async fn a_large_export_is_streamed_whole_and_agrees_with_its_totals() {
+    use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
+    use talqy::db::schema::dispositions;
+    use talqy::services::report;
+
+    let app = spawn_app().await;
+    let draft = app.published_draft("Open Data", "law", "Ministry", OPEN_DATA, 30);
+    let author = app.create_user("citizen@example.org", "Asel Citizen", PASSWORD, true, false);
+    let v1 = version_id(&mut app.conn(), draft, 1);
+    let start = time::now() - Duration::days(20);
+    let n = 2 * report::PAGE_ROWS as usize + 345;
+
+    // (tracking, listed status, decision) of each comment, in id order.
+    let mut seeded: Vec<(String, &str, Option<&str>)> = Vec::new();
+    let mut first_tracking = String::new();
+    app.conn()
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            let mut first: Option<(i64, String)> = None;
+            for i in 0..n {
+                let status = match i % 50 {
+                    7 => "withdrawn",
+                    11 => "hidden",
+                    13 => "pending",
+                    17 => "rejected",
+                    _ => "published",
+                };
+                let body = match status {
+                    "hidden" | "pending" | "rejected" => format!("SECRET-{status}-{i}"),
+                    // Quotes, commas and line breaks: the CSV must quote them.
+                    _ => format!("Comment {i}, \"quoted\"\nsecond line"),
+                };
+                let parent = if i % 9 == 5 { first.clone() } else { None };
+                let (id, tracking) = insert_comment(
+                    conn,
+                    draft,
+                    v1,
+                    KEYS[i % 5],
+                    author,
+                    TYPES[i % 6],
+                    &body,
+                    status,
+                    start + Duration::minutes(i as i64),
+                    parent.map(|(id, _)| (id, format!("{id:012}"))),
+                );
+                let decision = (status == "published" && i % 3 == 0).then(|| DECISIONS[i % 5]);
+                if let Some(d) = decision {
+                    insert_disposition(
+                        conn,
+                        id,
+                        d,
+                        "A justification long enough.",
+                        start + Duration::minutes(i as i64) + Duration::hours(i as i64 % 48 + 1),
+                        None,
+                    );
+                    if d == "duplicate" {
+                        let (original, _) = first.clone().unwrap();
+                        diesel::update(dispositions::table.filter(dispositions::comment_id.eq(id)))
+                            .set(dispositions::duplicate_of.eq(original))
+                            .execute(conn)?;
+                    }
+                }
+                if first.is_none() {
+                    first = Some((id, tracking.clone()));
+                    first_tracking = tracking.clone();
+                }
+                if matches!(status, "published" | "withdrawn") {
+                    seeded.push((tracking, status, decision));
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let published = seeded.iter().filter(|s| s.1 == "published").count();
+    let answered = seeded.iter().filter(|s| s.2.is_some()).count();
+
+    // JSON: streamed, complete, totals agreeing with the rows.
+    let res = app.get(&format!("/drafts/{draft}/report.json")).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.content_length(), None, "a streamed body has no length");
+    assert_eq!(res.headers()["transfer-encoding"], "chunked");
+    let body = res.text().await.unwrap();
+    assert!(
+        !body.contains("SECRET"),
+        "hidden, pending or rejected text leaked"
+    );
+    let json: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+    let list = json["comments"].as_array().unwrap();
+    assert_eq!(list.len(), seeded.len());
+    let totals = &json["totals"];
+    assert_eq!(totals["comments"], list.len() as i64);
+    assert_eq!(totals["published"], published as i64);
+    assert_eq!(
+        totals["published"].as_i64().unwrap(),
+        list.iter().filter(|c| c["status"] == "published").count() as i64
+    );
+    assert_eq!(totals["answered"], answered as i64);
+    assert_eq!(
+        totals["answered"].as_i64().unwrap(),
+        list.iter().filter(|c| !c["decision"].is_null()).count() as i64
+    );
+    let by_disposition: i64 = json["by_disposition"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(by_disposition, published as i64);
+    for (c, s) in list.iter().zip(&seeded) {
+        assert_eq!(c["tracking_number"], s.0.as_str());
+        assert_eq!(c["status"], s.1);
+        assert_eq!(c["text"].is_null(), s.1 == "withdrawn");
+        assert_eq!(c["decision"].as_str(), s.2);
+        if s.2 == Some("duplicate") {
+            assert_eq!(c["duplicate_of"], first_tracking.as_str());
+        }
+    }
+    assert!(list[5]["reply_to"] == first_tracking.as_str());
+    // Byte for byte what pretty-printing the whole report gives (but the time it was made).
+    let whole = {
+        let conn = &mut app.conn();
+        report::report(conn, draft, None).unwrap()
+    };
+    let mut expected = serde_json::to_string_pretty(&whole).unwrap();
+    expected = expected.replace(
+        &format!("\"generated_at\": \"{}\"", whole.generated_at),
+        &format!("\"generated_at\": {}", json["generated_at"]),
+    );
+    assert!(
+        body == expected,
+        "the streamed JSON differs from the pretty-printed report"
+    );
+
+    // CSV: streamed, the same rows, header first.
+    let res = app
+        .get(&format!("/drafts/{draft}/versions/1/report.csv"))
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.content_length(), None);
+    assert_eq!(res.headers()["transfer-encoding"], "chunked");
+    assert_eq!(
+        res.headers()["content-disposition"],
+        format!("attachment; filename=\"talqy-draft-{draft}-v1-report.csv\"").as_str()
+    );
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("SECRET"));
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, report::CSV_COLUMNS);
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), seeded.len());
+    for (r, s) in records.iter().zip(&seeded) {
+        assert_eq!(&r[0], s.0);
+        assert_eq!(&r[9], s.1);
+        if s.1 == "published" {
+            assert!(r[10].ends_with("\"quoted\"\nsecond line"));
+        }
+    }
+
+    // Unknown rounds are plain 404s, not broken streams.
+    for path in [
+        format!("/drafts/{draft}/versions/2/report.csv"),
+        format!("/drafts/{draft}/versions/2/report.json"),
+        "/drafts/999999/report.csv".to_string(),
+    ] {
+        assert_eq!(app.get(&path).await.status().as_u16(), 404, "{path}");
+    }
+}
+
+/// After a burst (the benchmark's triage load), requests whose clients had hung up used to
+/// keep the pool busy for seconds, and the export that came next waited past the connection
+/// timeout (503). Database work whose caller is gone is now skipped when its turn comes.
+#[tokio::test]
+async fn database_work_of_a_request_given_up_on_is_not_run() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use talqy::db::DbError;
+
+    let app = spawn_app().await;
+    // Every connection of the test pool (4) is busy.
+    let held: Vec<_> = (0..4).map(|_| app.conn()).collect();
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    let work = app.db.run(move |_| {
+        flag.store(true, Ordering::SeqCst);
+        Ok::<_, DbError>(())
+    });
+    // The caller gives up (as when a client hangs up and actix drops its request).
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), work)
+            .await
+            .is_err()
+    );
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(!ran.load(Ordering::SeqCst), "abandoned work ran");
+    // Work someone waits for still runs, and the pool is whole.
+    let ok = app.db.run(|_| Ok::<_, DbError>(true)).await.unwrap();
+    assert!(ok);
+    assert_eq!(
+        app.get(&format!("/drafts/{}/report.csv", 999_999))
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+}

@@ -911,7 +911,7 @@ async fn the_queue_filters_sorts_and_counts() {
         "I agree, the purpose needs work.",
         None,
     );
-    let _elsewhere = post(
+    let elsewhere = post(
         app,
         f.author_id,
         f.other_draft,
@@ -921,6 +921,33 @@ async fn the_queue_filters_sorts_and_counts() {
         "Purpose of the other law.",
         None,
     );
+    // An organization (and a tag) known only on the other draft: not on this draft's lists.
+    {
+        let conn: &mut DbConn = &mut app.conn();
+        let other_org: i64 = diesel::insert_into(organizations::table)
+            .values((
+                organizations::name.eq("Elsewhere Union"),
+                organizations::kind.eq("ngo"),
+                organizations::registration_number.eq("456"),
+                organizations::website.eq("https://elsewhere.example.org"),
+                organizations::created_at.eq(talqy::domain::time::now()),
+            ))
+            .returning(organizations::id)
+            .get_result(conn)
+            .unwrap();
+        diesel::update(comments::table.find(elsewhere))
+            .set(comments::organization_id.eq(other_org))
+            .execute(conn)
+            .unwrap();
+    }
+    let res = f
+        .outsider_member
+        .post_form(
+            &format!("/drafts/{}/triage/comments/{elsewhere}/tags", f.other_draft),
+            &[("tag", "elsewhere")],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
     // a: in review, assigned to the chair, tagged; b: decided; c: tagged, assigned to the member.
     let page = |id: i64| format!("/drafts/{}/triage/comments/{id}", f.draft);
     let chair = f.chair_id.to_string();
@@ -962,6 +989,19 @@ async fn the_queue_filters_sorts_and_counts() {
     assert_eq!(status_count(&doc, "new"), 3);
     assert_eq!(status_count(&doc, "in_review"), 1);
     assert_eq!(status_count(&doc, "decided"), 1);
+    // The filter lists hold what this draft's comments use, and only that.
+    assert_eq!(
+        attrs(&doc, "#q-provision option", "value"),
+        vec!["", "_draft", "ch1.art1", "ch2.art3"]
+    );
+    assert_eq!(
+        attrs(&doc, "#q-organization option", "value"),
+        vec![String::new(), "any".into(), "none".into(), org.to_string()]
+    );
+    assert_eq!(
+        attrs(&doc, "#q-tag option", "value"),
+        vec!["", "access", "scope"]
+    );
     // The row shows what the group needs.
     let row = format!("#queue tr[data-id='{c}']");
     assert_eq!(
