@@ -143,18 +143,31 @@ async fn replies_past_the_depth_cap_attach_at_the_deepest_level() {
     assert_eq!(comment_ids_in_order(&doc), chain);
 }
 
-#[tokio::test]
-async fn pagination_keeps_subtrees_whole() {
-    let app = spawn_app().await;
-    let draft = app.published_draft("Law", "law", "Ministry", THREE_CHAPTERS, 10);
+/// Alice, who the test will have post through the service directly (many comments, fast),
+/// and her target: article 1 of chapter 1.
+fn direct_author(
+    app: &TestApp,
+    draft: i64,
+) -> (
+    talqy::db::models::UserRow,
+    talqy::services::comments::Target,
+) {
     let alice = app.create_user("alice@example.org", "Alice", PW, true, false);
-    let alice_row = talqy::services::accounts::find(&mut app.conn(), alice)
+    let row = talqy::services::accounts::find(&mut app.conn(), alice)
         .unwrap()
         .unwrap();
     let target = talqy::services::comments::Target {
         draft_id: draft,
         provision_key: Some("ch1.art1".into()),
     };
+    (row, target)
+}
+
+#[tokio::test]
+async fn pagination_keeps_subtrees_whole() {
+    let app = spawn_app().await;
+    let draft = app.published_draft("Law", "law", "Ministry", THREE_CHAPTERS, 10);
+    let (alice_row, target) = direct_author(&app, draft);
     let mut roots = Vec::new();
     for i in 0..55 {
         let input = talqy::services::comments::CommentInput {
@@ -841,14 +854,7 @@ async fn a_long_thread_shows_its_first_replies_and_links_to_the_whole_thread() {
 async fn a_page_shows_at_most_fifty_replies_and_links_the_threads_past_that() {
     let app = spawn_app().await;
     let draft = app.published_draft("Law", "law", "Ministry", THREE_CHAPTERS, 10);
-    let alice = app.create_user("alice@example.org", "Alice", PW, true, false);
-    let alice_row = talqy::services::accounts::find(&mut app.conn(), alice)
-        .unwrap()
-        .unwrap();
-    let target = talqy::services::comments::Target {
-        draft_id: draft,
-        provision_key: Some("ch1.art1".into()),
-    };
+    let (alice_row, target) = direct_author(&app, draft);
     let post = |parent: Option<i64>, key: String| {
         let input = talqy::services::comments::CommentInput {
             stance: "support".into(),

@@ -6,12 +6,23 @@ use diesel::prelude::*;
 use talqy::db::schema::drafts;
 
 use crate::comments::{comment, participant};
-use crate::helpers::{THREE_CHAPTERS, spawn_app, spawn_app_with, texts};
+use crate::helpers::{THREE_CHAPTERS, TestApp, spawn_app, spawn_app_with, texts};
 
 fn header(res: &reqwest::Response, name: &str) -> Option<String> {
     res.headers()
         .get(name)
         .map(|v| v.to_str().unwrap().to_string())
+}
+
+/// A GET from a browser that holds the page with `etag`.
+async fn revalidate(reader: &TestApp, page: &str, etag: &str) -> reqwest::Response {
+    reader
+        .client
+        .get(format!("{}{page}", reader.address))
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -42,13 +53,7 @@ async fn anonymous_pages_revalidate_with_an_etag_and_change_as_soon_as_someone_p
     );
 
     // A browser that has the page gets 304 and no body.
-    let revalidated = reader
-        .client
-        .get(format!("{}{page}", reader.address))
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let revalidated = revalidate(&reader, &page, &etag).await;
     assert_eq!(revalidated.status().as_u16(), 304);
     assert_eq!(header(&revalidated, "etag").as_deref(), Some(etag.as_str()));
     assert!(revalidated.text().await.unwrap().is_empty());
@@ -59,13 +64,7 @@ async fn anonymous_pages_revalidate_with_an_etag_and_change_as_soon_as_someone_p
     comment(&alice, draft, "ch1.art1", "Deadlines are too short").await;
     let (_, doc) = reader.get_html(&page).await;
     assert_eq!(texts(&doc, ".count"), vec!["1 thread"]);
-    let stale = reader
-        .client
-        .get(format!("{}{page}", reader.address))
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let stale = revalidate(&reader, &page, &etag).await;
     assert_eq!(
         stale.status().as_u16(),
         200,
