@@ -77,7 +77,9 @@ async fn process(db: &Db, mailer: &Mailer, worker_id: &str, job: Job) {
     let outcome = match job.kind.as_str() {
         email::JOB_KIND => deliver_email(mailer, &job).await,
         crate::services::notifications::JOB_KIND => notify(db, mailer, &job).await,
-        crate::services::moderation::JOB_KIND => moderation_alert(db, mailer, &job).await,
+        crate::services::moderation::JOB_KIND | crate::services::moderation::OUTCOME_JOB_KIND => {
+            moderation_mail(db, mailer, &job).await
+        }
         other => Outcome::Failed(format!("no handler for job kind '{other}'")),
     };
     match outcome {
@@ -218,22 +220,29 @@ async fn notify(db: &Db, mailer: &Mailer, job: &Job) -> Outcome {
     }
 }
 
-/// A `moderation_alert` job: tells the draft's moderators that a comment waits (if it
-/// still does when the job runs).
-async fn moderation_alert(db: &Db, mailer: &Mailer, job: &Job) -> Outcome {
+/// A `moderation_alert` job (`comment_id`: tells the draft's moderators that a comment waits,
+/// if it still does when the job runs) or a `moderation_outcome` job (`action_id`: tells the
+/// author what the moderators did).
+async fn moderation_mail(db: &Db, mailer: &Mailer, job: &Job) -> Outcome {
     #[derive(serde::Deserialize)]
     struct Payload {
-        comment_id: i64,
+        comment_id: Option<i64>,
+        action_id: Option<i64>,
     }
     let Some(site) = mailer.site().cloned() else {
-        return Outcome::Failed("the mailer has no site links to compose the alert".into());
+        return Outcome::Failed("the mailer has no site links to compose the message".into());
     };
-    let id = match serde_json::from_str::<Payload>(&job.payload) {
-        Ok(p) => p.comment_id,
-        Err(e) => return Outcome::Permanent(format!("the payload is not an alert: {e}")),
+    let payload = match serde_json::from_str::<Payload>(&job.payload) {
+        Ok(p) if p.comment_id.is_some() || p.action_id.is_some() => p,
+        Ok(_) => return Outcome::Permanent("the payload names no comment or action".into()),
+        Err(e) => return Outcome::Permanent(format!("the payload is not readable: {e}")),
     };
     let result = db
-        .run(move |conn| crate::services::moderation::send_alert(conn, &site, id))
+        .run(move |conn| match (payload.action_id, payload.comment_id) {
+            (Some(action), _) => crate::services::moderation::send_outcome(conn, &site, action),
+            (None, Some(comment)) => crate::services::moderation::send_alert(conn, &site, comment),
+            (None, None) => Ok(0),
+        })
         .await;
     match result {
         Ok(_) => Outcome::Done(None),

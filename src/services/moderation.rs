@@ -25,6 +25,8 @@ use crate::services::{audit, chain, working_groups};
 
 /// Job kind of the email that tells moderators an item is waiting.
 pub const JOB_KIND: &str = "moderation_alert";
+/// The job that tells a comment's author what the moderators did with it.
+pub const OUTCOME_JOB_KIND: &str = "moderation_outcome";
 
 /// The public reason of an automatic hide.
 pub const AUTO_HIDE_REASON: &str =
@@ -411,6 +413,16 @@ fn apply(
         })
         .to_string(),
     )?;
+    // The author hears of every decision on their comment (dismissed reports change nothing
+    // they can see, so they are not told of those).
+    if action != Action::DismissReports {
+        crate::jobs::enqueue(
+            conn,
+            OUTCOME_JOB_KIND,
+            &serde_json::json!({ "action_id": action_id }),
+            5,
+        )?;
+    }
     match action {
         // Nobody should receive the text of a comment the moderators took down.
         Action::Hide | Action::AutoHide | Action::Reject => {
@@ -768,4 +780,99 @@ pub fn send_alert(conn: &mut DbConn, site: &SiteLinks, comment_id: i64) -> Resul
         }
         Ok(to.len())
     })
+}
+
+// The author's email (a job, composed by the worker)
+
+/// Emails a comment's author what a moderation action did to it, with the public reason and
+/// a link to the receipt. The comment's text is never put in the message. Nothing is sent to
+/// a deleted account.
+pub fn send_outcome(
+    conn: &mut DbConn,
+    site: &SiteLinks,
+    action_id: i64,
+) -> Result<usize, AppError> {
+    let Some((comment_id, action, reason)) = moderation_actions::table
+        .find(action_id)
+        .select((
+            moderation_actions::comment_id,
+            moderation_actions::action,
+            moderation_actions::reason,
+        ))
+        .first::<(i64, String, String)>(conn)
+        .optional()?
+    else {
+        return Ok(0);
+    };
+    let Some(c) = crate::services::comments::load(conn, comment_id)? else {
+        return Ok(0);
+    };
+    let (email, name, deleted): (String, String, Option<NaiveDateTime>) = users::table
+        .find(c.author_id)
+        .select((users::email, users::display_name, users::deleted_at))
+        .first(conn)?;
+    if deleted.is_some() {
+        return Ok(0);
+    }
+    let title: String = drafts::table
+        .find(c.draft_id)
+        .select(drafts::title)
+        .first(conn)?;
+    let n = &c.tracking_number;
+    let kept = "Your receipt stays valid: the public record of what you submitted is unchanged.";
+    let (subject, paragraphs) = match Action::parse(&action) {
+        Some(Action::Hide) => (
+            "has been hidden",
+            vec![
+                format!("The moderators hid your comment {n}. Their reason: {reason}"),
+                "Its text is no longer shown; a notice with the reason stands in its place, \
+                 and the replies to it stay."
+                    .to_string(),
+                kept.to_string(),
+            ],
+        ),
+        Some(Action::AutoHide) => (
+            "has been hidden until a moderator reviews it",
+            vec![
+                format!(
+                    "Several participants reported your comment {n}, so it is hidden until a \
+                     moderator reviews it. You will hear from us again when they have."
+                ),
+                kept.to_string(),
+            ],
+        ),
+        Some(Action::Reject) => (
+            "was not published",
+            vec![
+                format!("The moderators did not publish your comment {n}. Their reason: {reason}"),
+                "You can still see it, with this reason; nobody else can.".to_string(),
+                kept.to_string(),
+            ],
+        ),
+        Some(Action::Restore) => (
+            "is shown again",
+            vec![format!(
+                "The moderators reviewed your comment {n}, and it is shown again."
+            )],
+        ),
+        Some(Action::Approve) => (
+            "is published",
+            vec![format!(
+                "The moderators approved your comment {n}; it is now public."
+            )],
+        ),
+        Some(Action::DismissReports) | None => return Ok(0),
+    };
+    crate::email::enqueue_email(
+        conn,
+        &crate::services::mail::compose(
+            &email,
+            &format!("Your comment on \u{201c}{title}\u{201d} {subject}"),
+            &format!("Hello {name},"),
+            &paragraphs,
+            "See your comment's receipt",
+            &site.url(&format!("/receipts/{n}")),
+        ),
+    )?;
+    Ok(1)
 }

@@ -738,6 +738,8 @@ async fn premoderated_comments_stay_invisible_until_approved() {
             .iter()
             .any(|m| m.to == "p@example.org" && m.text.contains("Waiting words"))
     );
+    assert!(mails.iter().any(|m| m.to.contains("author@example.org")
+        && m.subject == "Your comment on \u{201c}Cyber Shield\u{201d} is published"));
 
     // A rejected comment: never public; its author sees the reason.
     let r = post(app, fx.author_id, draft, None, "Buy cheap watches here");
@@ -748,6 +750,15 @@ async fn premoderated_comments_stay_invisible_until_approved() {
         status(app, r),
         ("rejected".into(), Some("Advertising".into()))
     );
+    let told: Vec<_> = deliver(app)
+        .await
+        .into_iter()
+        .filter(|m| m.to.contains("author@example.org"))
+        .collect();
+    assert_eq!(told.len(), 1);
+    assert!(told[0].subject.ends_with("was not published"));
+    assert!(told[0].text.contains("Advertising"));
+    assert!(!told[0].text.contains("cheap watches"));
     assert_eq!(
         anon.get(&format!("/comments/{r}")).await.status().as_u16(),
         404
@@ -888,4 +899,63 @@ async fn moderation_actions_are_on_the_record_and_verify_names_tampering() {
     let out = verify(&app);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.starts_with("ok: 4 entries"), "{text}");
+}
+
+#[tokio::test]
+async fn authors_are_told_what_the_moderators_decided_without_their_text() {
+    let fx = fixture_with(3).await;
+    let app = &fx.app;
+    let draft = fx.draft;
+    let c = post(app, fx.author_id, draft, None, SECRET);
+    let tracking: String = comments::table
+        .find(c)
+        .select(comments::tracking_number)
+        .first(&mut *app.conn())
+        .unwrap();
+    app.take_emails().await;
+    let to_author = |mails: Vec<talqy::email::SentEmail>| -> Vec<talqy::email::SentEmail> {
+        for m in &mails {
+            assert!(!m.text.contains("555-0199") && !m.html.contains("555-0199"));
+        }
+        mails
+            .into_iter()
+            .filter(|m| m.to.contains("author@example.org"))
+            .collect()
+    };
+
+    assert_eq!(
+        act(&fx.member, draft, c, "hide", "Personal data of a neighbour").await,
+        303
+    );
+    let mails = to_author(deliver(app).await);
+    assert_eq!(mails.len(), 1, "one message to the author");
+    assert_eq!(
+        mails[0].subject,
+        "Your comment on \u{201c}Cyber Shield\u{201d} has been hidden"
+    );
+    assert!(mails[0].text.contains("Personal data of a neighbour"));
+    assert!(mails[0].text.contains(&tracking));
+    assert!(mails[0].text.contains(&format!("/receipts/{tracking}")));
+
+    assert_eq!(act(&fx.member, draft, c, "restore", "").await, 303);
+    let mails = to_author(deliver(app).await);
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].subject.ends_with("is shown again"),
+        "{}",
+        mails[0].subject
+    );
+
+    // Dismissing reports changes nothing the author sees: no message.
+    let (reporter, _) = signed_in(app, "r@example.org", "Rita Reporter", false).await;
+    let res = reporter
+        .post_form(
+            &format!("/comments/{c}/report"),
+            &[("reason", "spam"), ("details", "")],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    app.take_emails().await;
+    assert_eq!(act(&fx.member, draft, c, "dismiss_reports", "").await, 303);
+    assert!(to_author(deliver(app).await).is_empty());
 }
