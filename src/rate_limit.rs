@@ -49,16 +49,10 @@ pub fn comments_per_ip(max: i32) -> Limit {
 /// Counts one hit against `limit` for `who` (an IP address, an account id or email); refuses
 /// with the wait time once the window's allowance is spent.
 pub fn hit(conn: &mut DbConn, limit: Limit, who: &str) -> Result<(), AppError> {
-    let now = time::now();
-    let bucket = format!("{}:{}", limit.name, who.to_lowercase());
-    let (hits, window_start) = dialect::count_hit(conn, &bucket, now, now - limit.window)?;
-    if hits > limit.max {
-        let retry = (window_start + limit.window - now).num_seconds().max(1);
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: retry,
-        });
+    match hits(conn, limit, who, 1)?.pop().flatten() {
+        Some(retry_after_secs) => Err(AppError::TooManyRequests { retry_after_secs }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Counts `n` hits against `limit` for `who` in one statement (the posts of one group commit)

@@ -262,19 +262,10 @@ struct HitRow {
     window_start: chrono::NaiveDateTime,
 }
 
-/// Adds one hit to a rate-limit bucket, starting a new window when the current one began
-/// before `window_floor`; returns the hits in the window and its start. One atomic upsert.
-pub fn count_hit(
-    conn: &mut DbConn,
-    bucket: &str,
-    now: chrono::NaiveDateTime,
-    window_floor: chrono::NaiveDateTime,
-) -> QueryResult<(i32, chrono::NaiveDateTime)> {
-    count_hits(conn, bucket, now, window_floor, 1)
-}
-
-/// Adds `n` hits at once (the posts of one group commit from the same account or address);
-/// returns the hits in the window after them and its start.
+/// Adds `n` hits to a rate-limit bucket at once (one request, or the posts of one group
+/// commit from the same account or address), starting a new window when the current one
+/// began before `window_floor`; returns the hits in the window after them and its start. One
+/// atomic upsert.
 pub fn count_hits(
     conn: &mut DbConn,
     bucket: &str,
