@@ -521,11 +521,30 @@ pub async fn draft_discussion(
     .await
 }
 
-fn limits_of(state: &AppState) -> (i32, i32) {
-    (
-        state.config.comments_per_hour_per_account,
-        state.config.comments_per_hour_per_ip,
-    )
+/// Hands a prepared comment or reply to the group commit, with the hourly limits of this
+/// instance and the client's address; answers once it is committed (or refused).
+async fn submit(
+    state: &AppState,
+    req: &HttpRequest,
+    author: &UserRow,
+    target: Target,
+    parent_id: Option<i64>,
+    prepared: Result<comments::Prepared, AppError>,
+) -> Result<comments::Posted, AppError> {
+    state
+        .posting
+        .submit(PostRequest {
+            author: author.clone(),
+            target,
+            parent_id,
+            ip: crate::routes::account::client_ip(req, state),
+            limits: (
+                state.config.comments_per_hour_per_account,
+                state.config.comments_per_hour_per_ip,
+            ),
+            prepared,
+        })
+        .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -550,17 +569,7 @@ async fn post_comment(
         .db
         .run(move |conn| Ok::<_, AppError>(comments::prepare(conn, &author, None, &typed)))
         .await?;
-    let result = state
-        .posting
-        .submit(PostRequest {
-            author: user.clone(),
-            target,
-            parent_id: None,
-            ip: crate::routes::account::client_ip(req, state),
-            limits: limits_of(state),
-            prepared,
-        })
-        .await;
+    let result = submit(state, req, &user, target, None, prepared).await;
     match result {
         Ok(posted) => {
             let mut res = see_other(&format!("/receipts/{}?new=1", posted.tracking_number));
@@ -775,17 +784,7 @@ pub async fn reply(
             ))
         })
         .await?;
-    let result = state
-        .posting
-        .submit(PostRequest {
-            author: user.clone(),
-            target,
-            parent_id: Some(parent),
-            ip: crate::routes::account::client_ip(&req, &state),
-            limits: limits_of(&state),
-            prepared,
-        })
-        .await;
+    let result = submit(&state, &req, &user, target, Some(parent), prepared).await;
     match result {
         Ok(posted) => Ok(see_other(&format!(
             "/receipts/{}?new=1",
