@@ -1103,14 +1103,12 @@ pub fn threads(
             more.insert(*root, replies.len() - n);
         }
     }
+    // Every id in `shown` already passed the viewer's visibility: the roots by the query's
+    // condition, the replies by `visible` above.
     let rows: Vec<Decorated> = decorated_query!()
         .filter(comments::id.eq_any(&shown))
         .order(comments::path.asc())
         .load(conn)?;
-    let rows = rows
-        .into_iter()
-        .filter(|r| visible_to(&r.0, viewer, filter.moderator))
-        .collect();
     let views = decorate(conn, rows, viewer)?;
     let mut by_root: HashMap<i64, Vec<CommentView>> = HashMap::new();
     for v in views {
