@@ -178,8 +178,10 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn csrf_of(html: &str) -> String {
-    let doc = scraper::Html::parse_document(html);
+/// The CSRF token of the form on the page at `url`, as `c`'s session sees it.
+async fn csrf_from(c: &reqwest::Client, url: &str) -> String {
+    let html = c.get(url).send().await.unwrap().text().await.unwrap();
+    let doc = scraper::Html::parse_document(&html);
     let sel = scraper::Selector::parse("input[name=csrf_token]").unwrap();
     doc.select(&sel)
         .next()
@@ -197,15 +199,7 @@ async fn sign_in(base: &str, n: usize) -> (reqwest::Client, String) {
 /// Also the session cookie (`name=value`), for raw requests.
 async fn sign_in_with_cookie(base: &str, n: usize) -> (reqwest::Client, String, String) {
     let c = client();
-    let html = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&html);
+    let token = csrf_from(&c, &format!("{base}/login")).await;
     let res = c
         .post(format!("{base}/login"))
         .form(&[
@@ -227,15 +221,7 @@ async fn sign_in_with_cookie(base: &str, n: usize) -> (reqwest::Client, String, 
         .and_then(|v| v.split(';').next())
         .expect("a session cookie")
         .to_string();
-    let html = c
-        .get(format!("{base}/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&html);
+    let token = csrf_from(&c, &format!("{base}/account")).await;
     (c, token, cookie)
 }
 
